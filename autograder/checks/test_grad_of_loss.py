@@ -1,0 +1,56 @@
+"""grad_of_loss: the gradient of `loss` with respect to `params`."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import Wrong, as_numbers, matches, show
+from solutions import intro_ml as ref
+
+# (params, number of points, slope, offset): points where the gradient is checked
+HIDDEN_POINTS = (
+    ((0.5, -1.0), 100, 2.0, 1.0),
+    ((1.0, 1.0), 100, 3.0, 2.0),
+    ((-3.0, 4.5), 100, -0.5, 0.25),
+)
+
+
+def hidden_inputs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(7)
+    inputs = []
+    for params, n, slope, offset in HIDDEN_POINTS:
+        x = rng.standard_normal(n).astype(np.float32)
+        y = (offset + slope * x + 0.3 * rng.standard_normal(n)).astype(np.float32)
+        inputs.append((np.asarray(params, dtype=np.float32), x, y))
+    return inputs
+
+
+def diagnose(found: np.ndarray, expected: np.ndarray, n: int) -> str:
+    """Name the usual mistakes: a sign, a lost factor 2, a sum in place of the mean."""
+    if matches(-found, expected):
+        return " The sign is flipped: the gradient points uphill, where the loss grows."
+    if matches(2 * found, expected):
+        return " It is half the gradient: the derivative of (pred - y)**2 is 2 (pred - y)."
+    if matches(found / n, expected):
+        return " It is n times the gradient: `loss` takes the mean, not the sum."
+    return ""
+
+
+@pytest.mark.points(1)
+def test_grad_of_loss_matches_jax_grad_at_hidden_points(student):
+    """`grad_of_loss` matches `jax.grad` of the reference loss at several hidden (params, x, y)."""
+    for params, x, y in hidden_inputs():
+        expected = np.asarray(ref.grad_of_loss(params, x, y), dtype=np.float64)
+        found = student.call("grad_of_loss", params, x, y)
+        found = as_numbers(found, f"grad_of_loss(params={show(params)}, x, y)")
+        if found.shape != (2,):
+            if found.size == 1:
+                raise Wrong(
+                    "grad_of_loss returned a single number: that looks like the loss itself. "
+                    "It should return the gradient, one number for each of the two parameters."
+                )
+            raise Wrong(f"grad_of_loss should return two numbers, but it returned shape {found.shape}.")
+        if not matches(found, expected):
+            raise Wrong(
+                f"At params = {show(params)}, grad_of_loss returned {show(found)} but the gradient is "
+                f"{show(expected)}." + diagnose(found, expected, len(x))
+            )

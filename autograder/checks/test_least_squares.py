@@ -1,0 +1,60 @@
+"""least_squares: the closed-form fit, on the notebook's data and on data sets the student never saw."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import Wrong, as_numbers, matches, require, show
+from solutions import intro_ml as ref
+
+# (points, slope, offset, centre of x, spread of x, noise): other sizes, slopes, offsets, non-centred x
+HIDDEN_DATA_SETS = (
+    (7, -1.5, 4.0, 3.0, 2.0, 0.3),
+    (250, 0.25, -3.0, 5.0, 3.0, 1.0),
+    (37, 10.0, 0.5, -2.0, 0.5, 0.2),
+    (3, 2.0, 1.0, 1.0, 1.0, 0.0),
+)
+
+
+def hidden_data_sets() -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(2024)
+    sets = []
+    for n, slope, offset, centre, spread, noise in HIDDEN_DATA_SETS:
+        x = (centre + spread * rng.standard_normal(n)).astype(np.float32)
+        y = (offset + slope * x + noise * rng.standard_normal(n)).astype(np.float32)
+        sets.append((x, y))
+    return sets
+
+
+def reference_fit(x, y) -> np.ndarray:
+    return np.asarray(ref.least_squares(x, y), dtype=np.float64)
+
+
+@pytest.mark.points(1)
+def test_beta_0_and_beta_1_match_the_fit_of_the_notebook_data(student):
+    """`beta_0` and `beta_1` match the reference fit of the notebook's data."""
+    expected = reference_fit(*ref.data())
+    found = np.array([as_numbers(student.value(name), f"`{name}`", ()) for name in ("beta_0", "beta_1")])
+    if matches(found, expected):
+        return
+    if matches(found[::-1], expected):
+        raise Wrong(
+            f"beta_0 and beta_1 are swapped: beta_0 is the intercept (expected {show(expected[0])}) "
+            f"and beta_1 the slope (expected {show(expected[1])})."
+        )
+    raise Wrong(f"(beta_0, beta_1) should be {show(expected)}, but they are {show(found)}.")
+
+
+@pytest.mark.points(2)
+def test_least_squares_fits_hidden_data_sets(student):
+    """`least_squares` matches the reference on every one of several hidden data sets."""
+    for x, y in hidden_data_sets():
+        expected = reference_fit(x, y)
+        found = as_numbers(student.call("least_squares", x, y), "What least_squares(x, y) returns", (2,))
+        where = f"On a hidden data set of {len(x)} points around x = {x.mean():.2f}"
+        if matches(found[::-1], expected) and not matches(found, expected):
+            raise Wrong(f"{where}, least_squares returned (beta_1, beta_0): return the intercept first.")
+        require(
+            matches(found, expected),
+            f"{where}, least_squares returned {show(found)} but the fit is {show(expected)}. "
+            "Does your function use its arguments x and y (not the notebook's globals), and len(x) for n?",
+        )

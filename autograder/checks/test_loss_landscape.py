@@ -1,0 +1,76 @@
+"""loss_landscape: the 20 x 20 grid of losses, drawn as a 3D surface with b across and m deep."""
+
+import numpy as np
+import pytest
+
+from autograder import plots
+from autograder.compare import Wrong, as_numbers, close_to, label_is, matches, require
+from solutions import intro_ml as ref
+
+GRADE_ID = "loss_landscape"
+
+
+def reference_grid() -> np.ndarray:
+    x, y = ref.data()
+    b_range, m_range = ref.landscape_ranges()
+    return np.asarray(ref.loss_grid(x, y, m_range, b_range), dtype=np.float64)
+
+
+def loss_at(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x, y = ref.data()
+    return np.asarray(ref.loss_at_points(x, y, m.astype(np.float32), b.astype(np.float32)), dtype=np.float64)
+
+
+@pytest.mark.points(2)
+def test_losses_is_the_grid_of_losses_over_m_and_b(student):
+    """`losses` matches the reference grid: losses[i, j] = loss_fn(x, y, m_range[i], b_range[j])."""
+    expected = reference_grid()
+    losses = as_numbers(student.value("losses"), "`losses`")
+    require(losses.shape == expected.shape, f"`losses` should have shape {expected.shape}, not {losses.shape}.")
+    if matches(losses, expected):
+        return
+    if matches(losses.T, expected):
+        raise Wrong(
+            "`losses` is transposed: losses[i, j] should be the loss at m_range[i] and b_range[j] "
+            "(rows follow m, columns follow b)."
+        )
+    raise Wrong("`losses` does not match loss_fn(x, y, m_range[i], b_range[j]) at every grid point.")
+
+
+def grid_indices(values: np.ndarray, grid: np.ndarray) -> np.ndarray | None:
+    """The index of each value in the grid, or None when some value is not on it."""
+    index = np.abs(values[:, None] - grid[None, :]).argmin(axis=1)
+    return index if np.all(close_to(values, grid[index])) else None
+
+
+def diagnose_surface(vertices: np.ndarray) -> str:
+    b, m, z = vertices.T
+    if np.all(close_to(z, loss_at(m=b, b=m))):
+        return "m is on the x axis and b on the y axis: put b on the x axis and m on the y axis."
+    b_range, m_range = (np.asarray(r, dtype=np.float64) for r in ref.landscape_ranges())
+    i, j = grid_indices(b, b_range), grid_indices(m, m_range)
+    if i is not None and j is not None and np.all(close_to(z, reference_grid()[i, j])):
+        return (
+            "the surface is drawn transposed: each height belongs to the swapped (m, b). "
+            "With m_mesh, b_mesh = jnp.meshgrid(m_range, b_range), plot losses.T, "
+            "or build the mesh with jnp.meshgrid(b_range, m_range)."
+        )
+    return "some surface heights are not the loss at that (m, b)."
+
+
+@pytest.mark.points(1)
+def test_the_surface_shows_the_loss_at_every_vertex_with_labels_b_m_loss(student):
+    """Every drawn surface vertex (X=b, Y=m, Z) is the reference loss at (m, b); labels b, m, loss."""
+    axes = [a for a in plots.axes_of(student.figures(GRADE_ID), "3d") if a.surfaces]
+    require(bool(axes), "No 3D surface was drawn: use ax.plot_surface on a 3D axes.")
+    for a in axes:
+        for vertices in a.surfaces:
+            finite = vertices[np.all(np.isfinite(vertices), axis=1)]
+            require(len(finite) > 0, "The surface has no vertices.")
+            b, m, z = finite.T
+            if not np.all(close_to(z, loss_at(m=m, b=b))):
+                raise Wrong("The surface is wrong: " + diagnose_surface(finite))
+        labels = {"x": a.xlabel, "y": a.ylabel, "z": a.zlabel}
+        wanted = {"x": "b", "y": "m", "z": "loss"}
+        wrong = [f"{k} label {labels[k]!r} (should be {v!r})" for k, v in wanted.items() if not label_is(labels[k], v)]
+        require(not wrong, "The surface is right, but the axes have " + ", ".join(wrong) + ".")

@@ -1,0 +1,63 @@
+"""one_epoch: one step of gradient descent, beta - 0.1 * gradient, returning the new beta."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import Wrong, as_numbers, close_to, matches, show
+from solutions import intro_ml as ref
+
+# (beta, number of points, slope, offset, epoch number)
+HIDDEN_STEPS = (
+    ((1.0, 1.0), 100, 3.0, 2.0, 0),
+    ((0.0, -2.0), 100, 1.5, -1.0, 3),
+    ((4.0, 0.5), 100, -2.0, 0.5, 17),
+)
+
+
+def hidden_inputs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    rng = np.random.default_rng(11)
+    inputs = []
+    for beta, n, slope, offset, epoch in HIDDEN_STEPS:
+        x = rng.standard_normal(n).astype(np.float32)
+        y = (offset + slope * x + 0.4 * rng.standard_normal(n)).astype(np.float32)
+        inputs.append((np.asarray(beta, dtype=np.float32), x, y, epoch))
+    return inputs
+
+
+def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
+    """Name the mistake when the step is a multiple of the gradient other than -0.1."""
+    if matches(found, beta + ref.LEARNING_RATE * gradient):
+        return (
+            " one_epoch moved beta uphill: the update should subtract the gradient "
+            f"(beta - {ref.LEARNING_RATE} * g), not add it."
+        )
+    if matches(found, gradient) or matches(found, ref.LEARNING_RATE * gradient):
+        return " one_epoch returned the gradient (or the step), not the updated beta."
+    if matches(found, beta):
+        return " one_epoch returned beta unchanged: did it return the value before the update?"
+    usable = np.abs(gradient) > 1e-3
+    if usable.any():
+        rates = (beta - found)[usable] / gradient[usable]
+        if np.all(close_to(rates, rates[0])) and rates[0] > 0:
+            return (
+                f" The step is beta - {rates[0]:.3g} * gradient: the learning rate should be "
+                f"{ref.LEARNING_RATE}."
+            )
+    return ""
+
+
+@pytest.mark.points(3)
+def test_one_epoch_takes_the_reference_step_on_hidden_inputs(student):
+    """`one_epoch` matches the reference step beta - 0.1 * grad on every hidden (beta, x, y)."""
+    for beta, x, y, epoch in hidden_inputs():
+        expected = np.asarray(ref.one_epoch(beta, x, y), dtype=np.float64)
+        found = student.call("one_epoch", beta, x, y, epoch)
+        found = as_numbers(found, f"one_epoch(beta={show(beta)}, x, y, {epoch})")
+        if found.shape != (2,):
+            raise Wrong(f"one_epoch should return the new beta (two numbers), but it returned shape {found.shape}.")
+        if not matches(found, expected):
+            gradient = np.asarray(ref.grad_of_loss(beta, x, y), dtype=np.float64)
+            raise Wrong(
+                f"From beta = {show(beta)}, one_epoch returned {show(found)} but one step of gradient "
+                f"descent gives {show(expected)}." + diagnose(beta.astype(np.float64), found, gradient)
+            )

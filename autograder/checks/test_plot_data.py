@@ -1,0 +1,85 @@
+"""plot_data: the scatter of x against y and the solid line y = 3x + 2, axes labelled x and y."""
+
+import numpy as np
+import pytest
+
+from autograder import plots
+from autograder.compare import Wrong, label_is, require
+from solutions import intro_ml as ref
+
+GRADE_ID = "plot_data"
+COVERAGE = 0.8
+
+
+def notebook_data() -> tuple[np.ndarray, np.ndarray]:
+    x, y = ref.data()
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def labels_hint(axes) -> str:
+    if label_is(axes.xlabel, "y") and label_is(axes.ylabel, "x"):
+        return "the axis labels are swapped: the x axis should be labelled x and the y axis y."
+    return f"label the axes x and y (found x label {axes.xlabel!r} and y label {axes.ylabel!r})."
+
+
+@pytest.mark.points(1)
+def test_the_100_data_points_are_drawn_in_axes_labelled_x_and_y(student):
+    """The 100 data points drawn in an axes labelled x / y."""
+    x, y = notebook_data()
+    axes = plots.axes_of(student.figures(GRADE_ID))
+    require(bool(axes), "The cell drew no figure: scatter x against y with plt.scatter(x, y).")
+    showing = [a for a in axes if plots.shows_points(a, x, y)]
+    if not showing:
+        if any(plots.shows_points(a, y, x) for a in axes):
+            raise Wrong("x and y are swapped: the points are drawn as (y, x). Use plt.scatter(x, y).")
+        raise Wrong(
+            "No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y), "
+            "or plt.plot(x, y, 'o') with markers and no line."
+        )
+    if not any(plots.labelled(a, "x", "y") for a in showing):
+        raise Wrong("The data points are drawn, but " + labels_hint(showing[0]))
+
+
+@pytest.mark.points(1)
+def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
+    """A solid line on y = 3x + 2 in that axes, covering at least 80% of the data's x-range."""
+    x, _ = notebook_data()
+    low, high = x.min(), x.max()
+    axes = plots.axes_of(student.figures(GRADE_ID))
+    require(bool(axes), "The cell drew no figure: draw the line y = 3x + 2 with plt.plot.")
+    on_line = [(a, line) for a in axes for line in plots.lines_on(a, ref.true_line)]
+    good = [
+        (a, line) for a, line in on_line
+        if line.solid and plots.coverage(line, low, high) >= COVERAGE and plots.labelled(a, "x", "y")
+    ]
+    if good:
+        return
+    if not on_line:
+        if any(plots.line_on(line, lambda v: (v - 2) / 3) for a in axes for line in a.lines):
+            raise Wrong("x and y are swapped in the line: it is drawn as x = 3y + 2. Plot (x, 3*x + 2).")
+        drawn = [line for a in axes for line in a.lines]
+        if not drawn:
+            raise Wrong("No line is drawn: add the solid line y = 3x + 2, e.g. plt.plot(x, 3*x + 2).")
+        raise Wrong("No drawn line lies on y = 3x + 2" + _fitted_equation(drawn[0]) + ".")
+    axes_found, line = on_line[0]
+    if not line.solid:
+        raise Wrong(
+            f"The line y = 3x + 2 should be solid, but it is drawn with line style {line.linestyle!r}"
+            + ("" if line.drawstyle == "default" else f" and draw style {line.drawstyle!r}")
+            + "."
+        )
+    share = plots.coverage(line, low, high)
+    if share < COVERAGE:
+        raise Wrong(
+            f"The line y = 3x + 2 covers only {share:.0%} of the data's x-range "
+            f"({low:.2f} to {high:.2f}); draw it across at least {COVERAGE:.0%} of it."
+        )
+    raise Wrong("The line y = 3x + 2 is drawn, but " + labels_hint(axes_found))
+
+
+def _fitted_equation(line) -> str:
+    xy = line.xy[np.all(np.isfinite(line.xy), axis=1)]
+    if len(xy) < 2 or np.ptp(xy[:, 0]) == 0:
+        return ""
+    slope, intercept = np.polyfit(xy[:, 0], xy[:, 1], 1)
+    return f" (the first line drawn is close to y = {slope:.3g}x + {intercept:.3g})"

@@ -1,0 +1,55 @@
+"""plot_fit: the data, the real line and the student's fitted line in one axes."""
+
+import pytest
+
+from autograder import plots
+from autograder.compare import Wrong, as_numbers, require, show
+from autograder.checks.test_plot_data import notebook_data
+from solutions import intro_ml as ref
+
+GRADE_ID = "plot_fit"
+
+
+def axes_with_data(student):
+    x, y = notebook_data()
+    axes = plots.axes_of(student.figures(GRADE_ID))
+    require(bool(axes), "The cell drew no figure: plot the data, the real line and the fitted line.")
+    showing = [a for a in axes if plots.shows_points(a, x, y)]
+    if not showing:
+        if any(plots.shows_points(a, y, x) for a in axes):
+            raise Wrong("x and y are swapped: the points are drawn as (y, x). Use plt.scatter(x, y).")
+        raise Wrong("No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y).")
+    return showing
+
+
+@pytest.mark.points(1)
+def test_the_data_and_the_real_line_are_drawn(student):
+    """The data points and a line on y = 3x + 2."""
+    showing = axes_with_data(student)
+    require(
+        any(plots.lines_on(a, ref.true_line) for a in showing),
+        "The data points are drawn, but no line on y = 3x + 2 is drawn with them.",
+    )
+
+
+@pytest.mark.points(1)
+def test_a_separate_line_shows_the_students_own_fit(student):
+    """A second, separate line on y = beta_0 + beta_1 x, with the student's own beta_0 and beta_1."""
+    beta_0 = float(as_numbers(student.value("beta_0"), "`beta_0`", ()))
+    beta_1 = float(as_numbers(student.value("beta_1"), "`beta_1`", ()))
+
+    def fitted(x):
+        return beta_0 + beta_1 * x
+
+    showing = axes_with_data(student)
+    for axes in showing:
+        real = plots.lines_on(axes, ref.true_line)
+        for line in plots.lines_on(axes, fitted):
+            if any(other is not line for other in real) or not any(other is line for other in real):
+                return
+    if any(plots.lines_on(a, fitted) for a in showing):
+        raise Wrong("Only one line is drawn: draw the real line and your fitted line as two separate lines.")
+    raise Wrong(
+        f"No line with the data lies on your fit y = {show(beta_0)} + {show(beta_1)} x: "
+        "draw it with plt.plot(x, beta_0 + beta_1*x)."
+    )

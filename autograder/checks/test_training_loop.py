@@ -1,0 +1,64 @@
+"""training_loop: 50 epochs of one_epoch from beta = (1, 1), keeping every beta in beta_history."""
+
+import numpy as np
+import pytest
+
+from autograder.compare import Wrong, as_numbers, close_to, require, show
+from solutions import intro_ml as ref
+
+TOLERANCE_TO_FIT = 0.05
+
+
+def reference_history() -> np.ndarray:
+    return np.asarray(ref.trajectory(*ref.data()), dtype=np.float64)
+
+
+@pytest.mark.points(1)
+def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
+    """`beta_history` has 51 entries matching the reference trajectory."""
+    expected = reference_history()
+    history = as_numbers(student.value("beta_history"), "`beta_history`")
+    if history.ndim != 2 or history.shape[1] != 2:
+        raise Wrong(f"`beta_history` should be a list of parameter pairs, but it has shape {history.shape}.")
+    if len(history) != len(expected):
+        hint = ""
+        if len(history) == len(expected) - 1:
+            hint = " Did you leave out the starting beta = (1, 1)?"
+        raise Wrong(
+            f"`beta_history` has {len(history)} entries; it should have {len(expected)}: "
+            f"the start and one per epoch for {ref.EPOCHS} epochs.{hint}"
+        )
+    agree = np.all(close_to(history, expected), axis=1)
+    if not agree.all():
+        first = int(np.argmin(agree))
+        hint = ""
+        if np.all(close_to(history, history[-1])):
+            hint = " Every entry is the same: did you append the same array, updated in place, each time?"
+        elif first > 0 and np.all(close_to(history[first:], history[first - 1])):
+            hint = " It stops changing: did you append the same array each time instead of the new beta?"
+        raise Wrong(
+            f"`beta_history[{first}]` is {show(history[first])} but the reference trajectory has "
+            f"{show(expected[first])} there.{hint}"
+        )
+
+
+@pytest.mark.points(1)
+def test_beta_is_the_last_step_and_near_the_least_squares_fit(student):
+    """`beta` equals `beta_history[-1]` and lies within 0.05 of the reference least-squares fit."""
+    beta = as_numbers(student.value("beta"), "`beta`", (2,))
+    history = as_numbers(student.value("beta_history"), "`beta_history`")
+    require(
+        history.ndim == 2 and history.shape[1] == 2 and len(history) > 0,
+        "`beta_history` should be a list of parameter pairs ending with the final beta.",
+    )
+    require(
+        bool(np.all(close_to(beta, history[-1]))),
+        f"`beta` is {show(beta)} but the last entry of beta_history is {show(history[-1])}: they should be equal.",
+    )
+    fit = np.asarray(ref.least_squares(*ref.data()), dtype=np.float64)
+    distance = float(np.linalg.norm(beta - fit))
+    require(
+        distance <= TOLERANCE_TO_FIT,
+        f"After training, beta is {show(beta)}, {distance:.3g} away from the least-squares fit "
+        f"{show(fit)}; it should be within {TOLERANCE_TO_FIT}.",
+    )

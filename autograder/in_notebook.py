@@ -1,0 +1,25 @@
+"""The hidden part of each test cell under plain `nbgrader autograde`: run the checks, print why.
+
+`score(grade_id)` is the cell's last expression, so nbgrader reads the points it returns as the
+cell's partial credit. It never raises and never writes to stderr, either of which would make
+nbgrader give the cell zero whatever the checks said (nbgrader #1904).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from autograder.runner import report, run_checks
+from autograder.student import InKernelStudent
+
+
+def score(grade_id: str) -> float:
+    with contextlib.redirect_stderr(sys.stdout):
+        try:
+            results = run_checks(grade_id, InKernelStudent())
+        except Exception as error:  # the grader's own failure must not read as the student's
+            print(f"{grade_id}: the checks could not run ({type(error).__name__}: {error}); 0 points.")
+            return 0.0
+    print(report(grade_id, results))
+    return float(sum(r.earned for r in results))

@@ -1,0 +1,347 @@
+"""The grader's only code inside a student's kernel: it records figures and answers with plain data.
+
+This file is executed as source text when the kernel starts (it imports nothing of the course, so it
+works in a sandbox that cannot see the course directory). It registers itself as the module
+`_grading_agent`, which keeps it out of the student's namespace, and then:
+
+* records, after every cell the student's notebook runs, the figures that cell drew, as plain data
+  (labels, scatter points, lines and their style, 3D surface vertices), since the inline backend
+  closes figures at the end of each cell;
+* answers three requests, always with JSON text: `value(name)`, `call(name, args)` and
+  `figures(count)`.
+
+Nothing here decides a score: everything it says is untrusted data that the grader checks.
+"""
+
+import contextlib
+import io
+import json
+import sys
+import types
+
+MAX_NUMBERS = 200_000  # numbers in one reply; a 20x20 surface needs about 5,000
+MAX_TEXT = 2_000  # characters of any string in a reply
+MAX_DEPTH = 6
+
+_state = {"figures": [], "by_count": {}, "last": []}
+
+
+# ---------------------------------------------------------------- plain data
+
+
+class _Budget:
+    """Counts the numbers put into one reply, so that no reply can grow without bound."""
+
+    def __init__(self):
+        self.left = MAX_NUMBERS
+
+    def take(self, n):
+        self.left -= n
+        if self.left < 0:
+            raise OverflowError("reply too large")
+
+
+def _encode_array(value, budget):
+    import numpy as np
+
+    array = np.asarray(value)
+    budget.take(array.size)
+    if array.dtype.kind == "c":
+        return {
+            "__array__": {
+                "dtype": "complex",
+                "shape": list(array.shape),
+                "real": _floats(array.real),
+                "imag": _floats(array.imag),
+            }
+        }
+    if array.dtype.kind == "b":
+        return {"__array__": {"dtype": "bool", "shape": list(array.shape), "data": array.ravel().tolist()}}
+    if array.dtype.kind in "iuf":
+        return {"__array__": {"dtype": "float", "shape": list(array.shape), "data": _floats(array)}}
+    return {"__object__": "array of " + str(array.dtype)[:50]}
+
+
+def _floats(array):
+    return [float(v) for v in array.astype("float64").ravel()]
+
+
+def to_plain(value, budget=None, depth=0):
+    """A JSON-ready description of `value`: numbers, strings, lists and tagged arrays only."""
+    budget = budget or _Budget()
+    if depth > MAX_DEPTH:
+        return {"__object__": "nested too deeply"}
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        budget.take(1)
+        return value if abs(value) < 2**53 else float(value)
+    if isinstance(value, float):
+        budget.take(1)
+        return value
+    if isinstance(value, complex):
+        budget.take(2)
+        return {"__complex__": [value.real, value.imag]}
+    if isinstance(value, str):
+        return value[:MAX_TEXT]
+    if isinstance(value, (list, tuple)):
+        budget.take(1)
+        return [to_plain(item, budget, depth + 1) for item in value]
+    if callable(value) and not hasattr(value, "shape"):
+        return {"__object__": type(value).__name__[:100], "callable": True}
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        try:
+            return _encode_array(value, budget)
+        except OverflowError:
+            raise
+        except Exception as error:  # a broken array-like is still an answer: describe it
+            return {"__object__": type(value).__name__[:100], "error": str(error)[:MAX_TEXT]}
+    return {"__object__": type(value).__name__[:100]}
+
+
+def from_plain_args(args):
+    """Turn the grader's plain arguments into what a notebook function expects: JAX float32 arrays."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    def decode(item):
+        if isinstance(item, dict) and "__array__" in item:
+            spec = item["__array__"]
+            return jnp.asarray(np.asarray(spec["data"], dtype=np.float32).reshape(spec["shape"]))
+        if isinstance(item, list):
+            return [decode(part) for part in item]
+        return item
+
+    return [decode(arg) for arg in args]
+
+
+def _reply(payload):
+    try:
+        return json.dumps(payload, allow_nan=True)
+    except OverflowError:
+        return json.dumps({"error": "the reply is too large to send"})
+    except Exception as error:
+        return json.dumps({"error": "the reply could not be encoded: " + type(error).__name__})
+
+
+# ---------------------------------------------------------------- requests
+
+
+def _namespace():
+    shell = _shell()
+    return shell.user_ns if shell is not None else {}
+
+
+def value(name):
+    """JSON text: {"value": plain} or {"missing": name}."""
+    namespace = _namespace()
+    if name not in namespace:
+        return _reply({"missing": name})
+    try:
+        return _reply({"value": to_plain(namespace[name])})
+    except OverflowError:
+        return _reply({"error": f"`{name}` is too large to send to the grader"})
+
+
+def call(name, args_json):
+    """JSON text: {"value": plain} with what `name(*args)` returned, or {"raised": message}.
+
+    What the function prints is swallowed: a student's progress lines are not part of the answer.
+    """
+    namespace = _namespace()
+    function = namespace.get(name)
+    if function is None:
+        return _reply({"missing": name})
+    if not callable(function):
+        return _reply({"raised": f"`{name}` is a {type(function).__name__}, not a function"})
+    sink = _BoundedText()
+    try:
+        args = from_plain_args(json.loads(args_json))
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            result = function(*args)
+        return _reply({"value": to_plain(result)})
+    except OverflowError:
+        return _reply({"error": f"what `{name}` returned is too large to send to the grader"})
+    except BaseException as error:  # SystemExit and KeyboardInterrupt from student code included
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        return _reply({"raised": f"{type(error).__name__}: {str(error)[:MAX_TEXT]}"})
+
+
+def figures(count=None):
+    """JSON text: {"figures": [...]} drawn by the cell with that execution count (default: the last)."""
+    snapshots = _state["last"] if count is None else _state["by_count"].get(count, [])
+    return _reply({"figures": snapshots})
+
+
+class _BoundedText(io.StringIO):
+    def write(self, text):
+        if self.tell() < MAX_TEXT:
+            super().write(text[:MAX_TEXT])
+        return len(text)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _label(text):
+    return str(text)[:200]
+
+
+def _in_data_coordinates(axes, transform):
+    try:
+        return transform == axes.transData
+    except Exception:
+        return False
+
+
+def _describe_axes(axes):
+    import numpy as np
+
+    budget = _Budget()
+    three_d = getattr(axes, "name", "") == "3d"
+    described = {
+        "projection": "3d" if three_d else "2d",
+        "xlabel": _label(axes.get_xlabel()),
+        "ylabel": _label(axes.get_ylabel()),
+        "zlabel": _label(axes.get_zlabel()) if three_d else "",
+        "title": _label(axes.get_title()),
+        "points": [],
+        "lines": [],
+        "surfaces": [],
+    }
+    for collection in axes.collections:
+        kind = type(collection).__name__
+        if three_d and kind == "Poly3DCollection":
+            vertices = _surface_vertices(collection)
+            if vertices is not None:
+                described["surfaces"].append(_encode_array(vertices, budget))
+        elif not three_d and kind == "PathCollection":
+            if not _in_data_coordinates(axes, collection.get_offset_transform()):
+                continue
+            offsets = np.ma.filled(np.ma.asarray(collection.get_offsets(), dtype=float), np.nan)
+            described["points"].append(_encode_array(offsets.reshape(-1, 2), budget))
+    if not three_d:
+        for line in axes.lines:
+            entry = _describe_line(line, axes, budget)
+            if entry is not None:
+                key = "lines" if entry["linestyle"] not in ("None", "", " ", "none") else "points"
+                described[key].append(entry if key == "lines" else entry["xy"])
+    return described
+
+
+def _describe_line(line, axes, budget):
+    import numpy as np
+
+    style = str(line.get_linestyle())
+    marker = str(line.get_marker())
+    if type(line).__name__ == "AxLine":
+        start = np.asarray(line._xy1, dtype=float)
+        if line._xy2 is not None:
+            end = np.asarray(line._xy2, dtype=float)
+        else:
+            end = start + np.array([1.0, float(line._slope)])
+        xy = np.vstack([start, end])
+        infinite = True
+    else:
+        if not _in_data_coordinates(axes, line.get_transform()):
+            return None
+        xy = np.ma.filled(np.ma.asarray(line.get_xydata(), dtype=float), np.nan).reshape(-1, 2)
+        infinite = False
+        if style in ("None", "", " ", "none") and marker in ("None", "", " ", "none"):
+            return None  # invisible
+    return {
+        "xy": _encode_array(xy, budget),
+        "linestyle": style,
+        "marker": marker,
+        "drawstyle": str(line.get_drawstyle()),
+        "infinite": infinite,
+    }
+
+
+def _surface_vertices(collection):
+    """Every vertex of a 3D polygon collection, as rows (x, y, z) in data coordinates."""
+    import numpy as np
+
+    faces = getattr(collection, "_faces", None)
+    if faces is not None:
+        faces = np.asarray(faces, dtype=float)
+        invalid = np.broadcast_to(np.asarray(collection._invalid_vertices, dtype=bool), faces.shape[:2])
+        return faces[~invalid].reshape(-1, 3)
+    vec = getattr(collection, "_vec", None)  # matplotlib before 3.10
+    if vec is not None:
+        vec = np.asarray(vec, dtype=float)
+        return (vec[:3] / vec[3]).T
+    return None
+
+
+def _describe_figure(figure):
+    try:
+        return {"axes": [_describe_axes(axes) for axes in figure.get_axes()]}
+    except OverflowError:
+        return {"axes": [], "error": "the figure holds too much data to send to the grader"}
+    except Exception as error:
+        return {"axes": [], "error": f"the figure could not be read: {type(error).__name__}"}
+
+
+def _track_new_figures():
+    """Keep a reference to every figure made while a cell runs, even one the cell closes itself."""
+    from matplotlib.figure import Figure
+
+    if getattr(Figure.__init__, "_grading_agent", False):
+        return
+    original = Figure.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        _state["figures"].append(self)
+
+    tracking_init._grading_agent = True
+    Figure.__init__ = tracking_init
+
+
+def _pre_run_cell(info=None):
+    _state["figures"] = []
+
+
+def _post_run_cell(result=None):
+    made, _state["figures"] = _state["figures"], []
+    snapshots = [_describe_figure(figure) for figure in made]
+    _state["last"] = snapshots
+    count = getattr(result, "execution_count", None)
+    if count is not None:
+        _state["by_count"][count] = snapshots
+    if made and not _keeps_figures_for_display():
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+
+
+def _keeps_figures_for_display():
+    """The inline backend shows and closes figures itself; with Agg they would pile up."""
+    import matplotlib
+
+    return "inline" in matplotlib.get_backend()
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def install():
+    """Start recording figures; called once when the kernel starts, before any student code."""
+    _track_new_figures()
+    shell = _shell()
+    if shell is not None:
+        shell.events.register("pre_run_cell", _pre_run_cell)
+        shell.events.register("post_run_cell", _post_run_cell)
+
+
+sys.modules.setdefault("_grading_agent", types.ModuleType("_grading_agent"))
+_module = sys.modules["_grading_agent"]
+for _name in ("install", "value", "call", "figures", "to_plain", "MAX_NUMBERS"):
+    setattr(_module, _name, globals()[_name])

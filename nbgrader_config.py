@@ -1,0 +1,30 @@
+"""nbgrader's configuration for this course; run nbgrader's commands from this directory."""
+
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+COURSE = Path(__file__).resolve().parent
+
+c.CourseDirectory.root = str(COURSE)
+c.CourseDirectory.course_id = "intro_ml_jax"
+c.CourseDirectory.db_url = f"sqlite:///{COURSE / 'gradebook.db'}"
+
+# Every kernel nbgrader starts (validate, autograde) first pins JAX to the CPU, lets the hidden test
+# cells import the checks and solutions of this course, and starts recording what each cell draws:
+# the inline backend closes figures at the end of a cell, so a later test cell could not see them.
+_KERNEL_START = (
+    "__import__('os').environ.setdefault('JAX_PLATFORMS', 'cpu'); "
+    f"__import__('sys').path.append({str(COURSE)!r}); "
+    f"exec(compile(open({str(COURSE / 'autograder' / 'kernel_agent.py')!r}).read(), 'kernel_agent', 'exec'), "
+    "{'__name__': '_grading_agent'}); "
+    "__import__('_grading_agent').install()"
+)
+c.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",
+    f"--IPKernelApp.exec_lines=[{_KERNEL_START!r}]",
+]
+c.Execute.timeout = 60  # seconds per cell; the seed's notebook needs well under one
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

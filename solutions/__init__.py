@@ -1,0 +1,1 @@
+"""Reference solutions of the course's assignments: imported by the grader, never released."""

@@ -1,0 +1,499 @@
+"""A corpus of student-style submissions, each with the score per question the contract gives it.
+
+Every submission is the release notebook with some answer cells filled in: by default with the model
+answers of the source notebook, otherwise with the code written here. `EXPECTED_FULL` is the
+contract's points per test cell; a submission lists only the questions where it loses points.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+COURSE = Path(__file__).resolve().parents[1]
+SOURCE = COURSE / "source" / "intro_ml" / "intro_ml.ipynb"
+RELEASE = COURSE / "release" / "intro_ml" / "intro_ml.ipynb"
+
+EXPECTED_FULL = {
+    "plot_data": 2,
+    "least_squares": 3,
+    "plot_fit": 2,
+    "x2_25": 1,
+    "grad_of_loss": 1,
+    "one_epoch": 3,
+    "training_loop": 2,
+    "loss_landscape": 3,
+}
+
+EXPLANATION = (
+    "grad_of_x2 returns a tuple because beta was a tuple: the gradient has the same structure as the "
+    "argument, one partial derivative (2x, 2y) per entry. The objects are JAX arrays (0-d float32)."
+)
+
+
+@dataclass(frozen=True)
+class Submission:
+    name: str
+    story: str  # what the student did, in a sentence
+    answers: dict[str, str] = field(default_factory=dict)  # grade id -> the answer cell's code
+    lost: dict[str, float] = field(default_factory=dict)  # grade id -> the score where it is not full
+    from_model: bool = True  # answers not given here are the model's; else the release's stubs
+
+    def expected(self) -> dict[str, float]:
+        return {grade_id: self.lost.get(grade_id, full) for grade_id, full in EXPECTED_FULL.items()}
+
+
+def model_answers() -> dict[str, str]:
+    """The source notebook's solutions, without nbgrader's markers: what a perfect student writes."""
+    answers = {}
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            lines = [line for line in cell.source.splitlines() if not re.match(r"\s*### (BEGIN|END) SOLUTION", line)]
+            answers[meta["grade_id"]] = "\n".join(lines)
+    return answers
+
+
+def notebook(submission: Submission) -> nbformat.NotebookNode:
+    """The release notebook with this submission's answers in its answer cells."""
+    nb = copy.deepcopy(nbformat.read(RELEASE, as_version=4))
+    answers = (model_answers() if submission.from_model else {}) | submission.answers
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        if cell.cell_type == "markdown":
+            if submission.from_model:
+                cell.source = EXPLANATION
+        elif meta["grade_id"] in answers:
+            cell.source = answers[meta["grade_id"]]
+    return nb
+
+
+def write(submission: Submission, folder: Path) -> Path:
+    """Write the submission as `folder/intro_ml.ipynb`, as nbgrader's `submitted/<student>/intro_ml/`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "intro_ml.ipynb"
+    nbformat.write(notebook(submission), path)
+    return path
+
+
+NUMPY_STYLE = {
+    "plot_data": """
+import numpy as np
+xs = np.asarray(x)
+plt.scatter(xs, np.asarray(y))
+grid = np.linspace(xs.min(), xs.max(), 50)
+plt.plot(grid, 3*grid + 2, 'k-')
+plt.xlabel('x')
+plt.ylabel('y')
+plt.show()
+""",
+    "least_squares": """
+import numpy as np
+def least_squares(x, y):
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x_mean, y_mean = x.mean(), y.mean()
+    beta_1 = np.sum((x - x_mean)*(y - y_mean)) / np.sum((x - x_mean)**2)
+    beta_0 = y_mean - beta_1*x_mean
+    return beta_0, beta_1
+""",
+    "plot_fit": """
+xs = np.sort(np.asarray(x))
+plt.plot(np.asarray(x), np.asarray(y), 'o', label='data')
+plt.plot(xs, 3*xs + 2, label='real')
+plt.plot(xs, beta_0 + beta_1*xs, label='fit')
+plt.legend()
+plt.show()
+""",
+    "x2_25": "beta_25 = np.array([-4.0, 3.0])\nx2(beta_25)",
+    "grad_of_loss": """
+def grad_of_loss(params, x, y):
+    b0, b1 = params
+    x, y = np.asarray(x), np.asarray(y)
+    residual = b0 + b1*x - y
+    return np.array([2*np.mean(residual), 2*np.mean(residual*x)])
+""",
+    "one_epoch": """
+def one_epoch(beta, x, y, i_epoch):
+    beta = np.asarray(beta) - 0.1*np.asarray(grad_of_loss(beta, x, y))
+    print(f'Step {i_epoch}, loss {loss(beta, x, y)} and beta {beta}')
+    return beta
+""",
+    "training_loop": """
+beta = np.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+""",
+    "loss_landscape": """
+losses = np.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])
+B, M = np.meshgrid(np.asarray(b_range), np.asarray(m_range))
+fig = plt.figure()
+ax = fig.add_subplot(projection='3d')
+ax.plot_surface(B, M, losses, cmap='viridis')
+ax.set_xlabel('B')
+ax.set_ylabel('$m$')
+ax.set_zlabel(' Loss ')
+plt.show()
+""",
+}
+
+TUPLE_STYLE = {
+    "least_squares": """
+def least_squares(x, y):
+    n = len(x)
+    sx, sy = float(jnp.sum(x)), float(jnp.sum(y))
+    sxy, sxx = float(jnp.sum(x*y)), float(jnp.sum(x*x))
+    b1 = (n*sxy - sx*sy) / (n*sxx - sx**2)
+    return [(sy - b1*sx)/n, b1]
+""",
+    "x2_25": "beta_25 = [5, 0]",
+    "grad_of_loss": """
+grad_of_loss = jax.grad(loss)
+""",
+    "one_epoch": """
+def one_epoch(beta, x, y, i_epoch):
+    g0, g1 = grad_of_loss(beta, x, y)
+    b0, b1 = beta
+    new = (float(b0 - 0.1*g0), float(b1 - 0.1*g1))
+    print(f'Step {i_epoch}, loss {loss(new, x, y)} and beta {new}')
+    return new
+""",
+    "training_loop": """
+beta = (1.0, 1.0)
+beta_history = [beta]
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+""",
+    "loss_landscape": """
+# the seed's loop, and its meshgrid, with the surface drawn the right way round
+losses = jnp.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])
+m_mesh, b_mesh = jnp.meshgrid(m_range, b_range)
+fig = plt.figure()
+ax = fig.add_subplot(111, projection='3d')
+ax.plot_surface(b_mesh, m_mesh, losses.T)
+ax.set_xlabel('b')
+ax.set_ylabel('m')
+ax.set_zlabel('loss')
+plt.show()
+""",
+}
+
+OBJECT_STYLE = {
+    "plot_data": """
+fig, ax = plt.subplots()
+ax.scatter(x, y, marker='x', color='gray')
+ax.axline((0, 2), slope=3, color='red')
+ax.set_xlabel('$x$')
+ax.set_ylabel('Y')
+plt.show()
+""",
+    "least_squares": """
+def least_squares(x, y):
+    A = jnp.stack([jnp.ones_like(x), x], axis=1)
+    coefficients, *_ = jnp.linalg.lstsq(A, y)
+    return coefficients
+""",
+    "plot_fit": """
+fig, ax = plt.subplots()
+ax.plot(x, y, '.', label='data')
+ax.axline((0, 2), slope=3, label='y = 3x + 2')
+ax.axline((0, float(beta_0)), slope=float(beta_1), linestyle=':', color='k', label='fit')
+ax.legend()
+plt.show()
+""",
+    "x2_25": "beta_25 = jnp.array([0.0, -5.0])",
+    "one_epoch": """
+def one_epoch(beta, x, y, i_epoch):
+    learning_rate = 0.1
+    beta = beta - learning_rate * jnp.asarray(grad_of_loss(beta, x, y))
+    print(f'Step {i_epoch}, loss {loss(beta, x, y)} and beta {beta}')
+    return beta
+""",
+    "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta_history.append(one_epoch(beta_history[-1], x, y, i))
+beta = beta_history[-1]
+""",
+}
+
+SEED_LANDSCAPE = """
+losses = jnp.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])
+m_mesh, b_mesh = jnp.meshgrid(m_range, b_range)
+fig = plt.figure()
+ax = fig.add_subplot(111, projection='3d')
+ax.plot_surface(b_mesh, m_mesh, losses)
+ax.set_xlabel('b')
+ax.set_ylabel('m')
+ax.set_zlabel('loss')
+plt.show()
+"""
+
+SUBMISSIONS = [
+    Submission("model", "the source notebook's own solutions"),
+    Submission("numpy_style", "NumPy instead of jax.numpy, an analytic gradient, the centred formula", NUMPY_STYLE),
+    Submission("tuple_style", "lists and tuples instead of arrays; the seed's loop for the landscape", TUPLE_STYLE),
+    Submission("object_style", "the object-oriented matplotlib API, axline, lstsq, markers as points", OBJECT_STYLE),
+    Submission(
+        "seed_landscape",
+        "copies the seed's loss-landscape cell, whose surface is transposed",
+        {"loss_landscape": SEED_LANDSCAPE},
+        {"loss_landscape": 2},
+    ),
+    Submission(
+        "losses_transposed",
+        "builds losses over [b][m], and draws the surface consistently with it",
+        {
+            "loss_landscape": """
+losses = jnp.array([[loss_fn(x, y, m, b) for m in m_range] for b in b_range])
+m_mesh, b_mesh = jnp.meshgrid(m_range, b_range)
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_surface(b_mesh, m_mesh, losses)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('loss')
+plt.show()
+"""
+        },
+        {"loss_landscape": 1},
+    ),
+    Submission(
+        "landscape_axes_swapped",
+        "puts m on the x axis of the surface",
+        {
+            "loss_landscape": """
+losses = jnp.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])
+b_mesh, m_mesh = jnp.meshgrid(b_range, m_range)
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_surface(m_mesh, b_mesh, losses)
+ax.set_xlabel('m'); ax.set_ylabel('b'); ax.set_zlabel('loss')
+plt.show()
+"""
+        },
+        {"loss_landscape": 2},
+    ),
+    Submission(
+        "sign_flip",
+        "adds the gradient instead of subtracting it",
+        {
+            "one_epoch": """
+def one_epoch(beta, x, y, i_epoch):
+    g = grad_of_loss(beta, x, y)
+    beta += 0.1*g
+    print(f'Step {i_epoch}, loss {loss(beta, x, y)} and beta {beta}')
+    return beta
+"""
+        },
+        {"one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
+        "slow_learning_rate",
+        "uses a learning rate of 0.01",
+        {
+            "one_epoch": """
+def one_epoch(beta, x, y, i_epoch):
+    g = grad_of_loss(beta, x, y)
+    beta = beta - 0.01*g
+    print(f'Step {i_epoch}, loss {loss(beta, x, y)} and beta {beta}')
+    return beta
+"""
+        },
+        {"one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
+        "half_gradient",
+        "differentiates by hand and forgets the factor 2; training still converges",
+        {
+            "grad_of_loss": """
+def grad_of_loss(params, x, y):
+    b0, b1 = params
+    r = b0 + b1*x - y
+    return jnp.array([jnp.mean(r), jnp.mean(r*x)])
+"""
+        },
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 1},
+    ),
+    Submission(
+        "scatter_swapped",
+        "scatters y against x",
+        {"plot_data": "plt.scatter(y, x)\nplt.plot(x, 3*x + 2, '-')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},
+        {"plot_data": 1},
+    ),
+    Submission(
+        "no_labels",
+        "draws the right plot without axis labels",
+        {"plot_data": "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.show()"},
+        {"plot_data": 0},
+    ),
+    Submission(
+        "dashed_true_line",
+        "draws the perfect line dashed",
+        {"plot_data": "plt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r--')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},
+        {"plot_data": 1},
+    ),
+    Submission(
+        "short_true_line",
+        "draws the perfect line over a small part of the data",
+        {
+            "plot_data": """
+plt.scatter(x, y)
+plt.plot([0, 0.5], [2, 3.5], '-')
+plt.xlabel('x'); plt.ylabel('y')
+plt.show()
+"""
+        },
+        {"plot_data": 1},
+    ),
+    Submission(
+        "fit_returns_slope_first",
+        "returns (beta_1, beta_0); the fit plot still uses the student's own values",
+        {
+            "least_squares": """
+def least_squares(x, y):
+    n = len(x)
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x)**2)
+    beta_0 = (jnp.sum(y) - beta_1*jnp.sum(x))/n
+    return beta_1, beta_0
+"""
+        },
+        {"least_squares": 0},
+    ),
+    Submission(
+        "fit_uses_globals",
+        "least_squares ignores its arguments and fits the notebook's x and y",
+        {
+            "least_squares": """
+def least_squares(a, b):
+    n = len(x)
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x)**2)
+    return (jnp.sum(y) - beta_1*jnp.sum(x))/n, beta_1
+"""
+        },
+        {"least_squares": 1},
+    ),
+    Submission(
+        "fit_line_hardcoded",
+        "draws the fitted line with rounded numbers instead of beta_0 and beta_1",
+        {
+            "plot_fit": """
+plt.scatter(x, y)
+plt.plot(x, 3*x + 2, '-')
+plt.plot(x, 2.05 + 2.9*x, '--')
+plt.show()
+"""
+        },
+        {"plot_fit": 1},
+    ),
+    Submission(
+        "fit_in_separate_figure",
+        "draws the fitted line in a figure of its own, without the data",
+        {
+            "plot_fit": """
+plt.scatter(x, y)
+plt.plot(x, 3*x + 2)
+plt.show()
+plt.figure()
+plt.plot(x, beta_0 + beta_1*x)
+plt.show()
+"""
+        },
+        {"plot_fit": 1},
+    ),
+    Submission(
+        "history_without_start",
+        "keeps only the 50 updated betas in beta_history",
+        {
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = []
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+"""
+        },
+        {"training_loop": 1},
+    ),
+    Submission(
+        "history_aliased",
+        "updates a NumPy beta in place and appends the same array 51 times",
+        {
+            "one_epoch": """
+import numpy as np
+def one_epoch(beta, x, y, i_epoch):
+    beta = np.asarray(beta, dtype=float) if not isinstance(beta, np.ndarray) else beta
+    beta -= 0.1*np.asarray(grad_of_loss(beta, x, y))
+    print(f'Step {i_epoch}, loss {loss(beta, x, y)} and beta {beta}')
+    return beta
+""",
+            "training_loop": """
+beta = np.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+""",
+        },
+        {"training_loop": 1},
+    ),
+    Submission(
+        "twenty_epochs",
+        "trains for 20 epochs only",
+        {
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(20):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+"""
+        },
+        {"training_loop": 1},
+    ),
+    Submission("beta_25_wrong", "picks a pair whose squares sum to 50", {"x2_25": "beta_25 = (5.0, 5.0)"}, {"x2_25": 0}),
+    Submission("beta_25_complex", "uses a complex number", {"x2_25": "beta_25 = (3 + 0j, 4)"}, {"x2_25": 0}),
+    Submission("beta_25_number", "sets beta_25 to the number 25", {"x2_25": "beta_25 = 25"}, {"x2_25": 0}),
+    Submission(
+        "noisy_stderr",
+        "writes warnings to stderr from its answer cells and functions",
+        {
+            "grad_of_loss": """
+import sys, warnings
+_grad = jax.grad(loss)
+def grad_of_loss(params, x, y):
+    print('computing a gradient', file=sys.stderr)
+    warnings.warn('this is a student warning')
+    return _grad(params, x, y)
+print('answer cell done', file=sys.stderr)
+"""
+        },
+    ),
+    Submission(
+        "syntax_error_in_plot",
+        "leaves a syntax error in the first plot; the rest is right",
+        {"plot_data": "plt.scatter(x, y\nplt.xlabel('x')"},
+        {"plot_data": 0},
+    ),
+    Submission(
+        "stub_left_under_answer",
+        "writes the fit above the stub's `raise NotImplementedError()` and leaves it in",
+        {
+            "grad_of_loss": "grad_of_loss = jax.grad(loss)\nraise NotImplementedError()",
+        },
+    ),
+    Submission(
+        "untouched_release",
+        "submits the release notebook without answering anything",
+        lost={grade_id: 0 for grade_id in EXPECTED_FULL},
+        from_model=False,
+    ),
+]
+
+BY_NAME = {submission.name: submission for submission in SUBMISSIONS}
