@@ -28,3 +28,8 @@ c.Execute.timeout = 60  # seconds per cell; the seed's notebook needs well under
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# release/ is committed, so in a fresh clone `nbgrader generate_assignment intro_ml` would find it
+# and skip the assignment, leaving the gradebook without it (and autograde with nothing to grade
+# against). Regenerating is cheap and gives exactly the committed release (a test keeps it so).
+c.GenerateAssignment.force = True

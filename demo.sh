@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Set up (if needed), release the assignment, grade the bundled sample class and print its scores.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/setup.sh
+export JAX_PLATFORMS=cpu
+
+echo "== nbgrader generate_assignment intro_ml"
+.venv/bin/nbgrader generate_assignment intro_ml --log-level=WARN
+
+echo "== collecting the sample class into submitted/ (existing submissions are kept)"
+for notebook in sample_class/*/intro_ml.ipynb; do
+  student=$(basename "$(dirname "$notebook")")
+  mkdir -p "submitted/$student/intro_ml"
+  [ -e "submitted/$student/intro_ml/intro_ml.ipynb" ] || cp "$notebook" "submitted/$student/intro_ml/"
+done
+
+echo "== grading"
+.venv/bin/nbgrader autograde intro_ml --create --log-level=ERROR 2>&1 | grep -v "Kernel is running over TCP" || true
+
+echo "== scores per question (gradient_tuple is graded by hand in formgrader)"
+.venv/bin/python -m autograder scores intro_ml

@@ -1,0 +1,42 @@
+"""Shared fixtures: throw-away copies of the course in which nbgrader and the grader really run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COURSE = Path(__file__).resolve().parents[1]
+COURSE_PARTS = ("source", "release", "autograder", "solutions", "nbgrader_config.py")
+
+
+def make_course(where: Path) -> Path:
+    """A fresh course directory holding what a clone has, without any grading state."""
+    where.mkdir(parents=True, exist_ok=True)
+    for part in COURSE_PARTS:
+        source = COURSE / part
+        if source.is_dir():
+            shutil.copytree(source, where / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, where / part)
+    return where
+
+
+def nbgrader(course: Path, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+    """Run one nbgrader command in the course, as an instructor would from its root."""
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    return make_course(tmp_path / "course")

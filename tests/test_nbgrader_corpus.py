@@ -1,0 +1,93 @@
+"""The corpus graded end to end by plain `nbgrader autograde`: every question scores as the contract says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import make_course
+from submissions import SUBMISSIONS, write
+
+SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict[str, Path]:
+    """Grade the corpus in course copies; return each student's course directory."""
+    courses = {}
+    processes = []
+    for shard in range(SHARDS):
+        course = make_course(tmp_path_factory.mktemp(f"nbgrader_shard{shard}"))
+        for submission in SUBMISSIONS[shard::SHARDS]:
+            write(submission, course / "submitted" / submission.name / "intro_ml")
+            courses[submission.name] = course
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml"], cwd=course,
+                       check=True, capture_output=True, timeout=300)
+        processes.append(subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create"],
+                                          cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for process in processes:
+        output, _ = process.communicate(timeout=1800)
+        assert process.returncode == 0, output[-3000:]
+    return courses
+
+
+def test_corpus_has_a_mistake_for_every_question():
+    """The corpus covers every question with at least one submission that loses points on it."""
+    for grade_id in SUBMISSIONS[0].expected():
+        assert any(s.expected()[grade_id] < SUBMISSIONS[0].expected()[grade_id] for s in SUBMISSIONS), grade_id
+
+
+@pytest.mark.parametrize("submission", SUBMISSIONS, ids=lambda s: s.name)
+def test_nbgrader_scores_each_question_by_the_contract(graded, submission):
+    course = graded[submission.name]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        found = {
+            grade_id: gradebook.find_grade(f"{grade_id}_test", "intro_ml", "intro_ml", submission.name).score
+            for grade_id in submission.expected()
+        }
+        manual = gradebook.find_grade("gradient_tuple", "intro_ml", "intro_ml", submission.name)
+        assert manual.max_score == 2 and (manual.needs_manual_grade or manual.score == 0)
+    assert found == submission.expected(), submission.story
+
+
+def feedback(graded, name: str, grade_id: str) -> str:
+    nb = nbformat.read(graded[name] / "autograded" / name / "intro_ml" / "intro_ml.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == f"{grade_id}_test":
+            return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    raise AssertionError(f"no test cell {grade_id}_test")
+
+
+@pytest.mark.parametrize(
+    "name, grade_id, words",
+    [
+        ("sign_flip", "one_epoch", "moved beta uphill"),
+        ("slow_learning_rate", "one_epoch", "the learning rate should be 0.1"),
+        ("seed_landscape", "loss_landscape", "transposed"),
+        ("losses_transposed", "loss_landscape", "`losses` is transposed"),
+        ("landscape_axes_swapped", "loss_landscape", "m is on the x axis"),
+        ("scatter_swapped", "plot_data", "x and y are swapped"),
+        ("no_labels", "plot_data", "label the axes x and y"),
+        ("dashed_true_line", "plot_data", "should be solid"),
+        ("short_true_line", "plot_data", "covers only"),
+        ("fit_returns_slope_first", "least_squares", "swapped"),
+        ("fit_uses_globals", "least_squares", "use its arguments"),
+        ("half_gradient", "grad_of_loss", "half the gradient"),
+        ("history_without_start", "training_loop", "leave out the starting beta"),
+        ("history_aliased", "training_loop", "Every entry is the same"),
+        ("beta_25_complex", "x2_25", "complex"),
+        ("fit_in_separate_figure", "plot_fit", "No line with the data lies on your fit"),
+    ],
+)
+def test_feedback_names_the_mistake(graded, name, grade_id, words):
+    assert words in feedback(graded, name, grade_id)
+
+
+def test_feedback_of_a_perfect_submission_lists_every_check_as_passed(graded):
+    text = feedback(graded, "model", "least_squares")
+    assert "least_squares: 3 / 3 points" in text and "[failed]" not in text
