@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
 export JAX_PLATFORMS=cpu
+export PATH="$PWD/.venv/bin:$PATH"  # as if activated: nbgrader runs alembic from there
 
 echo "== nbgrader generate_assignment intro_ml"
 .venv/bin/nbgrader generate_assignment intro_ml --log-level=WARN

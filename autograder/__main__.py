@@ -3,24 +3,63 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from autograder.grade_class import Options, main_grade
+from autograder.sandbox import Limits
 from autograder.scores import print_scores
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser("grade", help="grade submitted/*/ASSIGNMENT in sandboxed kernels")
+    grade.add_argument("assignment")
+    grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    grade.add_argument("--force", action="store_true", help="grade again submissions already graded")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code without bubblewrap, with your own permissions (trusted code only)")
+    defaults = Limits()
+    grade.add_argument("--cell-timeout", type=float, default=defaults.cell_seconds, help="seconds per cell")
+    grade.add_argument("--timeout", type=float, default=defaults.submission_seconds, help="seconds per submission")
+    grade.add_argument("--memory", type=float, default=defaults.memory_bytes / 2**30, help="GiB per submission")
+    grade.add_argument("--processes", type=int, default=defaults.processes, help="processes per submission")
+    grade.add_argument("--file-size", type=float, default=defaults.file_bytes / 2**20, help="MiB per file written")
+    grade.add_argument("--output-size", type=int, default=defaults.output_bytes, help="characters of output kept per cell")
+
     scores = commands.add_parser("scores", help="print each student's score per question from the gradebook")
     scores.add_argument("assignment")
+
     args = parser.parse_args(argv)
     course = Path.cwd()
-    if args.command == "scores":
-        if not (course / "gradebook.db").exists():
-            print("No gradebook.db here: run this from the course root after grading.", file=sys.stderr)
-            return 1
-        print_scores(course, args.assignment)
+    # nbgrader runs the `alembic` command beside its Python to create a gradebook: make it findable
+    # when the environment is not activated.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    if not (course / "source" / args.assignment).is_dir():
+        print(f"error: no source/{args.assignment}/ here: run this from the course root", file=sys.stderr)
+        return 2
+    if args.command == "grade":
+        limits = Limits(
+            cell_seconds=args.cell_timeout,
+            submission_seconds=args.timeout,
+            memory_bytes=int(args.memory * 2**30),
+            processes=args.processes,
+            file_bytes=int(args.file_size * 2**20),
+            output_bytes=args.output_size,
+        )
+        options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox, limits)
+        status = main_grade(course, options)
+        if status == 0:
+            print_scores(course, args.assignment)
+        return status
+    if not (course / "gradebook.db").exists():
+        print("error: no gradebook.db here yet: grade first", file=sys.stderr)
+        return 1
+    print_scores(course, args.assignment)
     return 0
 
 

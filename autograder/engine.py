@@ -1,0 +1,170 @@
+"""Grading one submission: run its restored notebook in a sandboxed kernel and check each question.
+
+Cells run in order. At each test cell, its public checks run in the kernel as the notebook shows
+them (an error or anything on stderr there scores the cell zero, as under nbgrader), then the
+question's hidden checks run here, in the grader's process, asking the kernel only for plain data.
+Every way a submission can fail has a name and a message; none of them stops the class.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader import utils as nbgrader_utils
+
+from autograder.assignment import Assignment, cell_meta
+from autograder.kernel import Kernel, KernelDied, RemoteStudent
+from autograder.restore import Ungradable, read_submission, restore
+from autograder.runner import report, run_checks
+from autograder.sandbox import Limits
+
+
+@dataclass
+class TestOutcome:
+    """One test cell's result, as `results.json` and the gradebook record it."""
+
+    test_id: str
+    score: float
+    max_score: float
+    output: str
+    checks: list[dict] = field(default_factory=list)  # per check: rubric, points, earned, message
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.score >= self.max_score else "failed"
+
+
+@dataclass
+class Graded:
+    student: str
+    tests: list[TestOutcome]
+    notebook: NotebookNode | None  # the notebook as it ran, with outputs; None if it could not run
+    manual: dict[str, float | None] = field(default_factory=dict)  # grade id -> 0 if unanswered, else None
+    problem: str = ""  # why some or all of the submission could not be graded
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+
+def ungradable(assignment: Assignment, student: str, reason: str) -> Graded:
+    """Zero for every question, each saying why: what `results.json` holds for a non-notebook."""
+    tests = [TestOutcome(q.test_id, 0.0, q.points, f"Not graded: {reason}.") for q in assignment.questions]
+    return Graded(student, tests, None, {grade_id: 0.0 for grade_id in assignment.manual}, reason)
+
+
+def grade_submission(
+    assignment: Assignment,
+    student: str,
+    submission_dir: Path,
+    limits: Limits,
+    sandboxed: bool = True,
+    fonts: Path | None = None,
+) -> Graded:
+    started = time.monotonic()
+    path = submission_dir / assignment.notebook
+    try:
+        if not path.is_file():
+            others = sorted(p.name for p in submission_dir.glob("*.ipynb"))
+            hint = f" (found {', '.join(others)})" if others else ""
+            raise Ungradable(f"no notebook named {assignment.notebook} was submitted{hint}")
+        notebook = restore(assignment, read_submission(path.read_bytes()))
+    except Ungradable as error:
+        return ungradable(assignment, student, str(error))
+    workdir = Path(tempfile.mkdtemp(prefix="submission-"))
+    try:
+        shutil.copy(path, workdir / assignment.notebook)
+        graded = _run(assignment, student, notebook, workdir, limits, sandboxed, fonts)
+    except KernelDied as error:
+        graded = ungradable(assignment, student, f"the notebook's kernel could not start ({error})")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    graded.seconds = time.monotonic() - started
+    return graded
+
+
+def _run(assignment, student, notebook, workdir, limits, sandboxed, fonts) -> Graded:
+    questions = {q.test_id: q for q in assignment.questions}
+    outcomes: dict[str, TestOutcome] = {}
+    answer_cells: dict[str, int | None] = {}
+    deadline = time.monotonic() + limits.submission_seconds
+    problem = ""
+    with Kernel(workdir, limits, sandboxed=sandboxed, fonts=fonts) as kernel:
+        student_view = RemoteStudent(kernel, answer_cells)
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            grade_id = cell_meta(cell).get("grade_id")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                problem = f"the notebook ran for more than {limits.submission_seconds:g} s in all and was stopped"
+                break
+            try:
+                ran = kernel.execute(cell.source, timeout=min(limits.cell_seconds, remaining))
+            except KernelDied as error:
+                problem = f"the kernel stopped while running a cell ({error})"
+                cell.outputs = [_text_output(f"[grader] {problem}")]
+                break
+            cell.outputs = [nbformat.from_dict(output) for output in ran.outputs]
+            cell.execution_count = ran.execution_count
+            if ran.status == "timeout":
+                cell.outputs.append(_text_output(f"[grader] {ran.error}"))
+            if grade_id in assignment.answer_ids:
+                answer_cells[grade_id] = ran.execution_count
+            if grade_id in questions:
+                outcome = _check(questions[grade_id], ran, student_view)
+                outcomes[grade_id] = outcome
+                cell.outputs.append(_text_output(outcome.output))
+                cell.outputs.append(_score_output(outcome.score, ran.execution_count))
+                if not kernel.alive():
+                    problem = "the kernel stopped while the checks were asking it for answers"
+                    break
+    for question in assignment.questions:
+        if question.test_id not in outcomes:
+            reason = problem or "this test cell did not run"
+            outcomes[question.test_id] = TestOutcome(
+                question.test_id, 0.0, question.points, f"{question.grade_id}: 0 / {question.points:g} points\n"
+                f"  Not graded: {reason}."
+            )
+    manual = {}
+    for cell in notebook.cells:
+        meta = cell_meta(cell)
+        if meta.get("grade_id") in assignment.manual:
+            score, _ = nbgrader_utils.determine_grade(cell)
+            manual[meta["grade_id"]] = score
+    tests = [outcomes[q.test_id] for q in assignment.questions]
+    return Graded(student, tests, notebook, manual, problem)
+
+
+def _check(question, ran, student_view) -> TestOutcome:
+    if ran.status != "ok" or ran.wrote_stderr:
+        why = ran.error if ran.status != "ok" else "the cell wrote to stderr"
+        return TestOutcome(
+            question.test_id, 0.0, question.points,
+            f"{question.grade_id}: 0 / {question.points:g} points\n  A public check of this cell failed: {why}",
+        )
+    try:
+        results = run_checks(question.grade_id, student_view)
+    except Exception as error:  # the grader's failure: say so rather than blame the student
+        return TestOutcome(question.test_id, 0.0, question.points,
+                           f"{question.grade_id}: the checks could not run ({type(error).__name__}: {error})")
+    earned = min(sum(r.earned for r in results), question.points)
+    checks = [dict(rubric=r.rubric, points=r.points, earned=r.earned, message=r.message) for r in results]
+    return TestOutcome(question.test_id, earned, question.points, report(question.grade_id, results), checks)
+
+
+def _text_output(text: str) -> dict:
+    return nbformat.v4.new_output("stream", name="stdout", text=text + "\n")
+
+
+def _score_output(score: float, execution_count: int | None) -> dict:
+    """The cell's value, as nbgrader reads partial credit from it."""
+    return nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))},
+                                  execution_count=execution_count)

@@ -1,0 +1,124 @@
+"""Grading a class: find the submissions, grade them in parallel worker processes, record each one.
+
+Workers only grade (each starts a fresh sandboxed kernel per submission and runs the checks); the
+main process alone writes the gradebook and the results, one submission at a time, so that parallel
+grading never races on the gradebook and an interrupted run loses at most the submissions in flight.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from autograder import record, sandbox
+from autograder.assignment import Assignment
+from autograder.engine import Graded, grade_submission, ungradable
+from autograder.sandbox import Limits
+
+
+@dataclass(frozen=True)
+class Options:
+    assignment: str
+    students: tuple[str, ...] = ()  # empty: everyone in submitted/
+    workers: int = os.cpu_count() or 1
+    force: bool = False
+    sandboxed: bool = True
+    limits: Limits = Limits()
+
+
+def submissions(course: Path, assignment: str, students: tuple[str, ...]) -> list[tuple[str, Path]]:
+    found = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+    if students:
+        missing = [s for s in students if s not in found]
+        if missing:
+            raise SystemExit(f"no submission of {assignment} for: {', '.join(missing)}")
+        found = [s for s in found if s in students]
+    return [(student, course / "submitted" / student / assignment) for student in found]
+
+
+_worker: dict = {}
+
+
+def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool) -> None:
+    """Load what every grading in this worker needs, once; die with the main process."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    import solutions.intro_ml  # noqa: F401 (JAX and the reference, imported once per worker)
+
+    _worker.update(
+        assignment=Assignment.load(Path(course), assignment),
+        limits=limits,
+        sandboxed=sandboxed,
+        fonts=sandbox.font_cache(),
+    )
+
+
+def _grade(student: str, submission_dir: str) -> Graded:
+    return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
+                            _worker["sandboxed"], _worker["fonts"])
+
+
+def grade_class(course: Path, options: Options, say=print) -> list[Graded]:
+    if options.sandboxed:
+        sandbox.bubblewrap()  # refuses, with the reason, before anything starts
+    assignment = Assignment.load(course, options.assignment)
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    record.ensure_gradebook(course, options.assignment, db_url)
+    record.clear_leftovers(course, options.assignment)
+    todo = []
+    for student, folder in submissions(course, options.assignment, options.students):
+        digest = record.submission_digest(folder, assignment.notebook)
+        if not options.force and record.already_graded(course, assignment, student, digest):
+            say(f"skipped {student}: already graded (use --force to grade again)")
+            continue
+        todo.append((student, folder, digest))
+    if not todo:
+        say("nothing to grade")
+        return []
+    graded_all = []
+    workers = max(1, min(options.workers, len(todo)))
+    say(f"grading {len(todo)} submission(s) of {options.assignment} with {workers} worker(s)"
+        + ("" if options.sandboxed else ", WITHOUT the sandbox"))
+    context = get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(str(course), options.assignment, options.limits, options.sandboxed)) as pool:
+        pending = {pool.submit(_grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    student, digest = pending.pop(future)
+                    try:
+                        graded = future.result()
+                    except Exception as error:  # the grader failed, not the student: grade again next run
+                        graded = ungradable(assignment, student, f"the grader failed ({type(error).__name__}: {error})")
+                        digest = ""
+                    record.record(course, assignment, graded, db_url, digest)
+                    graded_all.append(graded)
+                    note = f" ({graded.problem})" if graded.problem else ""
+                    say(f"graded {student}: {graded.score:g} / {assignment.autograded_points:g} "
+                        f"in {graded.seconds:.1f} s{note}")
+        except KeyboardInterrupt:
+            for future in pending:
+                future.cancel()
+            say("interrupted: the submissions graded so far are recorded; run again to finish the class")
+            raise
+    return graded_all
+
+
+def main_grade(course: Path, options: Options) -> int:
+    try:
+        grade_class(course, options)
+    except sandbox.SandboxUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

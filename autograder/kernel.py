@@ -1,0 +1,255 @@
+"""Talking to a student's kernel over IPC sockets: run a cell, ask the agent for plain data.
+
+Every wait is bounded, every message is bounded in size (ZeroMQ drops larger ones), and what comes
+back is only ever parsed as JSON by `plain.py`: nothing is unpickled or evaluated.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zmq
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from autograder import sandbox
+from autograder.plain import BadReply, Figure
+from autograder.sandbox import Limits
+from autograder.student import encode_args, figures_of, value_of
+
+AGENT_SOURCE = (Path(__file__).resolve().parent / "kernel_agent.py").read_text()
+AGENT = "__import__('sys').modules['_grading_agent']"
+
+
+class KernelDied(RuntimeError):
+    """The kernel stopped answering: it crashed, exited, ran out of memory or was killed."""
+
+
+@dataclass
+class Executed:
+    """What one cell did: its outputs (as nbformat dicts), and how it ended."""
+
+    outputs: list[dict] = field(default_factory=list)
+    status: str = "ok"  # ok | error | timeout
+    error: str = ""  # "NameError: name 'x' is not defined"
+    execution_count: int | None = None
+    wrote_stderr: bool = False
+
+
+class Kernel:
+    """One fresh IPython kernel, sandboxed unless told otherwise, for one submission."""
+
+    def __init__(self, workdir: Path, limits: Limits, sandboxed: bool = True, fonts: Path | None = None):
+        self.limits = limits
+        self._ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
+        connection = self._ipc / "kernel.json"
+        write_connection_file(str(connection), transport="ipc", ip=str(self._ipc / "k"))
+        kernel_args = [
+            "-m", "ipykernel_launcher", "-f", str(connection),
+            "--HistoryManager.hist_file=:memory:",
+            "--IPKernelApp.log_level=CRITICAL",
+        ]
+        if sandboxed:
+            self._process = sandbox.start(sandbox.command(workdir, self._ipc, kernel_args, fonts), limits)
+        else:
+            self._process = sandbox.start(
+                sandbox.unsandboxed_command(kernel_args), limits, env=sandbox.unsandboxed_env(workdir)
+            )
+        self._context = zmq.Context()
+        self._context.setsockopt(zmq.MAXMSGSIZE, limits.reply_bytes)
+        self._client = BlockingKernelClient(context=self._context)
+        self._client.load_connection_file(str(connection))
+        self._client.start_channels()
+        try:
+            self._wait_until_ready(timeout=60)
+            self._run_silently(
+                f"exec(compile({AGENT_SOURCE!r}, 'kernel_agent', 'exec'), {{'__name__': '_grading_agent'}}); "
+                f"{AGENT}.install()"
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ life cycle
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise KernelDied("the kernel did not start")
+            msg_id = self._client.kernel_info()
+            try:
+                self._shell_reply(msg_id, timeout=min(2.0, deadline - time.monotonic()))
+                return
+            except TimeoutError:
+                continue
+        raise KernelDied("the kernel did not start in time")
+
+    def close(self) -> None:
+        try:
+            self._client.stop_channels()
+        finally:
+            sandbox.stop(self._process)
+            self._context.destroy(linger=0)
+            for path in self._ipc.iterdir():
+                path.unlink(missing_ok=True)
+            self._ipc.rmdir()
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ messages
+
+    def _shell_reply(self, msg_id: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            try:
+                msg = self._client.get_shell_msg(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                if not self.alive():
+                    raise KernelDied("the kernel died") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg["content"]
+
+    def interrupt(self) -> bool:
+        """Interrupt the running code; whether the kernel came back within a few seconds."""
+        msg = self._client.session.msg("interrupt_request", content={})
+        self._client.control_channel.send(msg)
+        msg_id = self._client.kernel_info()
+        try:
+            self._shell_reply(msg_id, timeout=5)
+            return True
+        except (TimeoutError, KernelDied):
+            return False
+
+    def _run_silently(self, code: str) -> None:
+        msg_id = self._client.execute(code, silent=True, store_history=False, allow_stdin=False)
+        reply = self._shell_reply(msg_id, timeout=60)
+        if reply.get("status") != "ok":
+            raise KernelDied(f"the grader's set-up failed in the kernel: {reply.get('ename')}")
+
+    def execute(self, code: str, timeout: float | None = None) -> Executed:
+        """Run one cell as the notebook would, keeping its text outputs within the size limit."""
+        timeout = self.limits.cell_seconds if timeout is None else timeout
+        result = Executed()
+        if not self.alive():
+            raise KernelDied("the kernel is not running")
+        msg_id = self._client.execute(code, store_history=True, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        kept = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                result.status = "timeout"
+                result.error = f"the cell ran for more than {timeout:g} s and was stopped"
+                if not self.interrupt():
+                    self.close_quietly()
+                    raise KernelDied(result.error + "; the kernel did not respond to the interrupt")
+                return result
+            try:
+                msg = self._client.get_iopub_msg(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                if not self.alive():
+                    raise KernelDied("the kernel died while running the cell") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                break
+            if kind == "execute_input":
+                result.execution_count = content.get("execution_count")
+            elif kind == "stream":
+                result.wrote_stderr |= content.get("name") == "stderr"
+                kept = self._keep(result, kept, {"output_type": "stream", "name": content.get("name", "stdout"),
+                                                 "text": str(content.get("text", ""))})
+            elif kind in ("execute_result", "display_data"):
+                text = str(content.get("data", {}).get("text/plain", ""))
+                output = {"output_type": kind, "data": {"text/plain": text}, "metadata": {}}
+                if kind == "execute_result":
+                    output["execution_count"] = content.get("execution_count")
+                kept = self._keep(result, kept, output)
+            elif kind == "error":
+                result.status = "error"
+                result.error = f"{content.get('ename', 'Error')}: {str(content.get('evalue', ''))[:500]}"
+                kept = self._keep(result, kept, {"output_type": "error", "ename": str(content.get("ename", ""))[:200],
+                                                 "evalue": str(content.get("evalue", ""))[:2000],
+                                                 "traceback": [str(t)[:2000] for t in content.get("traceback", [])[:50]]})
+        try:
+            self._shell_reply(msg_id, timeout=5)
+        except TimeoutError:
+            pass
+        return result
+
+    def _keep(self, result: Executed, kept: int, output: dict) -> int:
+        size = len(str(output))
+        limit = self.limits.output_bytes
+        if kept >= limit:
+            return kept
+        if kept + size > limit:
+            output = {"output_type": "stream", "name": "stdout",
+                      "text": f"\n[output cut: the cell printed more than {limit} characters]\n"}
+        result.outputs.append(output)
+        return kept + size
+
+    def close_quietly(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def ask(self, expression: str, timeout: float | None = None) -> str:
+        """The text the agent returns for `expression`, evaluated in the kernel between cells."""
+        timeout = self.limits.cell_seconds if timeout is None else timeout
+        if not self.alive():
+            raise KernelDied("the kernel is not running")
+        msg_id = self._client.execute("", silent=True, store_history=False, allow_stdin=False,
+                                      user_expressions={"answer": expression})
+        try:
+            reply = self._shell_reply(msg_id, timeout=timeout)
+        except TimeoutError:
+            if not self.interrupt():
+                self.close_quietly()
+            raise TimeoutError(f"no answer within {timeout:g} s") from None
+        answer = reply.get("user_expressions", {}).get("answer", {})
+        if answer.get("status") != "ok":
+            raise BadReply(f"the kernel could not answer ({str(answer.get('ename', 'no reply'))[:100]})")
+        text = answer.get("data", {}).get("text/plain")
+        if not isinstance(text, str):
+            raise BadReply("the kernel's answer has no text")
+        return text
+
+
+class RemoteStudent:
+    """The `Student` interface served by a sandboxed kernel: the checks never touch it directly."""
+
+    def __init__(self, kernel: Kernel, answer_cells: dict[str, int | None]):
+        self._kernel = kernel
+        self._answer_cells = answer_cells  # grade id -> execution count of the answer cell
+
+    def value(self, name: str) -> Any:
+        return value_of(self._kernel.ask(f"{AGENT}.value({name!r})"), name)
+
+    def call(self, name: str, *args: Any) -> Any:
+        return value_of(self._kernel.ask(f"{AGENT}.call({name!r}, {encode_args(args)!r})"), name)
+
+    def figures(self, grade_id: str) -> list[Figure]:
+        count = self._answer_cells.get(grade_id)
+        if count is None:
+            return []
+        return figures_of(self._kernel.ask(f"{AGENT}.figures({int(count)})"))

@@ -1,0 +1,129 @@
+"""Recording a graded submission: nbgrader's gradebook, the graded notebook and `results.json`.
+
+The gradebook is written first, in one transaction, and `results.json` last, by renaming a finished
+folder into place: a run killed at any moment leaves each student either fully recorded or not at
+all (and then graded again on the next run), never half. Only automatic scores are written, so a
+manual grade or comment given in formgrader survives any number of re-gradings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+
+from autograder.assignment import Assignment
+from autograder.engine import Graded
+
+RESULTS = "results.json"
+
+
+def submission_digest(submission_dir: Path, notebook: str) -> str:
+    path = submission_dir / notebook
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:
+    """Create the gradebook's record of the assignment (as `nbgrader generate_assignment` does) if missing."""
+    with Gradebook(db_url) as gradebook:
+        try:
+            if gradebook.find_assignment(assignment).notebooks:
+                return
+        except MissingEntry:
+            pass
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--log-level=ERROR"],
+        cwd=course, check=True, capture_output=True, timeout=600,
+    )
+
+
+def already_graded(course: Path, assignment: Assignment, student: str, digest: str) -> bool:
+    """Whether this very submission was graded and recorded completely before."""
+    path = course / "autograded" / student / assignment.name / RESULTS
+    try:
+        recorded = json.loads(path.read_text())
+        return recorded["extra_data"]["submission_sha256"] == digest
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def results_json(graded: Graded, digest: str) -> dict:
+    """Gradescope's results format, one test per test cell."""
+    return {
+        "score": graded.score,
+        "output": graded.problem or "Graded.",
+        "tests": [
+            {
+                "name": test.test_id,
+                "score": test.score,
+                "max_score": test.max_score,
+                "status": test.status,
+                "output": test.output,
+            }
+            for test in graded.tests
+        ],
+        "extra_data": {
+            "submission_sha256": digest,
+            "problem": graded.problem,
+            "seconds": round(graded.seconds, 2),
+            "checks": {test.test_id: test.checks for test in graded.tests},
+        },
+    }
+
+
+def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str) -> None:
+    _record_gradebook(assignment, graded, db_url)
+    _record_files(course, assignment, graded, digest)
+
+
+def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str) -> None:
+    with Gradebook(db_url) as gradebook, warnings.catch_warnings():
+        # nbgrader's own update_or_create_submission trips a harmless SQLAlchemy autoflush warning
+        warnings.simplefilter("ignore", SAWarning)
+        gradebook.update_or_create_student(graded.student)
+        gradebook.update_or_create_submission(
+            assignment.name, graded.student, timestamp=datetime.now(timezone.utc).isoformat()
+        )
+        notebook = assignment.notebook.removesuffix(".ipynb")
+        scores = {test.test_id: test.score for test in graded.tests} | graded.manual
+        for grade_id, score in scores.items():
+            grade = gradebook.find_grade(grade_id, notebook, assignment.name, graded.student)
+            grade.auto_score = score
+            grade.needs_manual_grade = grade.manual_score is not None or score is None
+        for grade_id, score in graded.manual.items():
+            comment = gradebook.find_comment(grade_id, notebook, assignment.name, graded.student)
+            comment.auto_comment = "No response." if score == 0 else None
+        gradebook.db.commit()
+
+
+def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: str) -> None:
+    student_dir = course / "autograded" / graded.student
+    student_dir.mkdir(parents=True, exist_ok=True)
+    final = student_dir / assignment.name
+    staging = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-", dir=student_dir))
+    if graded.notebook is not None:
+        nbformat.write(graded.notebook, staging / assignment.notebook)
+    (staging / RESULTS).write_text(json.dumps(results_json(graded, digest), indent=2))
+    if final.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-old-", dir=student_dir))
+        final.rename(retired / "graded")
+        staging.rename(final)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(final)
+
+
+def clear_leftovers(course: Path, assignment: str) -> None:
+    """Remove staging folders that a killed run left behind."""
+    for leftover in (course / "autograded").glob(f"*/.{assignment}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -1,0 +1,84 @@
+"""The notebook that actually runs: the release's locked cells with the student's answers in place.
+
+As nbgrader does by checksum, given and test cells are restored from the release whatever the
+student did to them (edited, deleted, re-typed, metadata changed); the student's answer cells are
+kept, a missing one is the release's stub (and scores zero); cells the student added run where
+they stood, after the cell before them. The student's kernelspec is ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder.assignment import Assignment, cell_meta
+
+MAX_NOTEBOOK_BYTES = 20 << 20
+
+
+class Ungradable(Exception):
+    """The submission cannot be graded at all; the message says why, for the student."""
+
+
+def read_submission(raw: bytes) -> NotebookNode:
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise Ungradable(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise Ungradable(f"the file is not a notebook: it is not valid JSON ({str(error)[:200]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
+        raise Ungradable("the file is not a notebook: it has no list of cells")
+    try:
+        return nbformat.reads(text, as_version=4)
+    except Exception as error:
+        raise Ungradable(f"the file is not a readable notebook ({type(error).__name__})") from None
+
+
+def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
+    """The release notebook with the student's answers and extra cells, ready to run."""
+    answer_ids = assignment.answer_ids
+    release_ids = {cell_meta(c).get("grade_id") for c in assignment.release.cells}
+    release_types = {cell_meta(c).get("grade_id"): c.cell_type for c in assignment.release.cells}
+    answers: dict[str, NotebookNode] = {}
+    extras: dict[str | None, list[NotebookNode]] = defaultdict(list)
+    anchor = None
+    for cell in submission.cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        grade_id = cell_meta(cell).get("grade_id")
+        if grade_id in answer_ids and grade_id not in answers and cell.cell_type == release_types[grade_id]:
+            answers[grade_id] = cell
+            anchor = grade_id
+        elif grade_id in release_ids:
+            anchor = grade_id  # a given or test cell: restored from the release below
+        else:
+            extras[anchor].append(_plain_cell(cell))
+    cells = list(extras[None])
+    for release_cell in assignment.release.cells:
+        grade_id = cell_meta(release_cell).get("grade_id")
+        cell = copy.deepcopy(release_cell)
+        if grade_id in answers:
+            cell.source = str(answers[grade_id].get("source", ""))
+        cells.append(cell)
+        if grade_id is not None:
+            cells.extend(extras[grade_id])
+    notebook = copy.deepcopy(assignment.release)
+    notebook.cells = cells
+    return notebook
+
+
+def _plain_cell(cell: NotebookNode) -> NotebookNode:
+    """A cell the student added: its source only, with no nbgrader metadata it could fake."""
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
+    if cell.cell_type == "code":
+        return nbformat.v4.new_code_cell(source)
+    if cell.cell_type == "markdown":
+        return nbformat.v4.new_markdown_cell(source)
+    return nbformat.v4.new_raw_cell(source)

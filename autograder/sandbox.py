@@ -1,0 +1,180 @@
+"""A student's kernel in a bubblewrap sandbox: what it may see, what it may use, and how it ends.
+
+The sandbox has no network, its own PID namespace (so every process a submission starts dies with
+it), an unprivileged user, a private working directory holding only the student's notebook, a
+private /tmp, and read-only access to the Python environment and the system's libraries: nothing
+else of the course directory (no `autograder/`, `solutions/`, gradebook or other students).
+Memory, file size and, where the machine allows, the number of processes are limited.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. The defaults suit this assignment on a laptop CPU."""
+
+    cell_seconds: float = 60.0
+    submission_seconds: float = 600.0
+    memory_bytes: int = 4 << 30
+    processes: int = 256
+    file_bytes: int = 64 << 20
+    output_bytes: int = 100_000  # text kept per cell in the graded notebook
+    reply_bytes: int = 8 << 20  # largest message the grader accepts from a kernel
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create a sandbox here."""
+
+
+def bubblewrap() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed, so student code cannot be isolated. Install the "
+            "Debian package `bubblewrap` (scripts/setup.sh does), or pass --no-sandbox to run "
+            "submissions unisolated, with your own permissions."
+        )
+    return path
+
+
+SANDBOX_VENV = "/opt/venv"  # where the course's virtual environment appears inside the sandbox
+
+
+def _python_binds() -> tuple[list[str], str]:
+    """Binds for the kernel's Python, and the interpreter to run there.
+
+    The course's virtual environment lives in the course directory; inside the sandbox it appears
+    at /opt/venv, so that not even the course directory's path is visible to student code.
+    """
+    interpreter = Path(sys.executable).resolve()
+    roots = {Path(sys.base_prefix).resolve(), interpreter.parent.parent}
+    args: list[str] = []
+    for root in sorted(roots):
+        args += ["--ro-bind", str(root), str(root)]
+    if sys.prefix != sys.base_prefix:
+        args += ["--ro-bind", str(Path(sys.prefix).resolve()), SANDBOX_VENV]
+        return args, f"{SANDBOX_VENV}/bin/python"
+    return args, str(interpreter)
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for path in ("/etc/ld.so.cache", "/etc/alternatives", "/etc/fonts", "/etc/localtime"):
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def font_cache() -> Path | None:
+    """Matplotlib's font list, made once by the grader, so that kernels need not rebuild it."""
+    from matplotlib import font_manager
+
+    font_manager.fontManager  # noqa: B018 (building it writes the cache)
+    matches = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+    return matches[-1] if matches else None
+
+
+def command(workdir: Path, ipc_dir: Path, kernel_args: list[str], fonts: Path | None) -> list[str]:
+    """The bwrap command line that runs `python kernel_args...` in the sandbox."""
+    args = [
+        bubblewrap(),
+        "--unshare-all",  # network, PID, IPC, UTS and cgroup namespaces, and a user namespace
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop", "ALL",
+        "--uid", "65534", "--gid", "65534",
+        "--hostname", "sandbox",
+        *_system_binds(),
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--tmpfs", "/tmp",
+        "--dir", "/tmp/matplotlib",
+    ]
+    python_binds, python = _python_binds()
+    args += python_binds
+    if fonts is not None:
+        args += ["--ro-bind", str(fonts), f"/tmp/matplotlib/{fonts.name}"]
+    args += [
+        "--bind", str(workdir), "/home/student",
+        "--bind", str(ipc_dir), str(ipc_dir),
+        "--chdir", "/home/student",
+        "--clearenv",
+        "--setenv", "HOME", "/home/student",
+        "--setenv", "PATH", f"{Path(python).parent}:/usr/bin:/bin",
+        "--setenv", "LANG", "C.UTF-8",
+        "--setenv", "JAX_PLATFORMS", "cpu",
+        "--setenv", "MPLBACKEND", "agg",  # figures are recorded as data; nothing is rendered
+        "--setenv", "MPLCONFIGDIR", "/tmp/matplotlib",
+        "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+        "--setenv", "OPENBLAS_NUM_THREADS", "1",
+    ]
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's workarounds, if any
+        if name in os.environ:
+            args += ["--setenv", name, os.environ[name]]
+    return [*args, "--", python, *kernel_args]
+
+
+def unsandboxed_command(kernel_args: list[str]) -> list[str]:
+    return [sys.executable, *kernel_args]
+
+
+def unsandboxed_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
+    env.update(HOME=str(workdir), JAX_PLATFORMS="cpu", MPLBACKEND="agg", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _limited(cmd: list[str], limits: Limits) -> list[str]:
+    """`cmd` under resource limits, set by util-linux's prlimit (no Python runs between fork and exec)."""
+    args = [
+        shutil.which("prlimit") or "prlimit",
+        f"--as={limits.memory_bytes}",
+        f"--fsize={limits.file_bytes}",
+        "--core=0",
+    ]
+    if os.getuid() != 0:  # root ignores RLIMIT_NPROC; its sandboxes rely on the PID namespace
+        args.append(f"--nproc={limits.processes}")
+    return [*args, "--", *cmd]
+
+
+def start(cmd: list[str], limits: Limits, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        _limited(cmd, limits),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # one process group to signal at the end, whatever the sandbox does
+        env=env if env is not None else {"PATH": "/usr/bin:/bin"},
+        close_fds=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End the sandbox and everything in it: its PID namespace dies with bwrap's first process."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
