@@ -94,6 +94,7 @@ def _run(assignment, student, notebook, workdir, limits, sandboxed, fonts) -> Gr
     questions = {q.test_id: q for q in assignment.questions}
     outcomes: dict[str, TestOutcome] = {}
     answer_cells: dict[str, int | None] = {}
+    answer_trouble: dict[str, str] = {}  # grade id -> how its answer cell ended, when not well
     deadline = time.monotonic() + limits.submission_seconds
     problem = ""
     with Kernel(workdir, limits, sandboxed=sandboxed, fonts=fonts) as kernel:
@@ -118,8 +119,13 @@ def _run(assignment, student, notebook, workdir, limits, sandboxed, fonts) -> Gr
                 cell.outputs.append(_text_output(f"[grader] {ran.error}"))
             if grade_id in assignment.answer_ids:
                 answer_cells[grade_id] = ran.execution_count
+                if ran.status != "ok":
+                    answer_trouble[grade_id] = ran.error
             if grade_id in questions:
                 outcome = _check(questions[grade_id], ran, student_view)
+                trouble = answer_trouble.get(questions[grade_id].grade_id)
+                if trouble and outcome.score < outcome.max_score:
+                    outcome.output += f"\n  Note: your answer cell did not finish: {trouble}."
                 outcomes[grade_id] = outcome
                 cell.outputs.append(_text_output(outcome.output))
                 cell.outputs.append(_score_output(outcome.score, ran.execution_count))

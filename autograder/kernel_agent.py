@@ -22,8 +22,9 @@ import types
 MAX_NUMBERS = 200_000  # numbers in one reply; a 20x20 surface needs about 5,000
 MAX_TEXT = 2_000  # characters of any string in a reply
 MAX_DEPTH = 6
+MAX_CELL_OUTPUT = 1_000_000  # characters a cell may print; the grader's messages have a size limit
 
-_state = {"figures": [], "by_count": {}, "last": []}
+_state = {"figures": [], "by_count": {}, "last": [], "printed": 0}
 
 
 # ---------------------------------------------------------------- plain data
@@ -310,8 +311,40 @@ def _track_new_figures():
     Figure.__init__ = tracking_init
 
 
+class _BoundedStream:
+    """stdout or stderr, cut off after MAX_CELL_OUTPUT characters per cell.
+
+    One enormous print would otherwise become one message too large for the grader to accept.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        text = str(text)
+        left = MAX_CELL_OUTPUT - _state["printed"]
+        _state["printed"] += len(text)
+        if left > 0:
+            self._stream.write(text[:left])
+            if len(text) > left:
+                self._stream.write(f"\n[output cut: a cell may print at most {MAX_CELL_OUTPUT} characters]\n")
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _bound_output():
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if not isinstance(stream, _BoundedStream):
+            setattr(sys, name, _BoundedStream(stream))
+
+
 def _pre_run_cell(info=None):
     _state["figures"] = []
+    _state["printed"] = 0
+    _bound_output()
 
 
 def _post_run_cell(result=None):

@@ -1,0 +1,215 @@
+"""Hostile and broken submissions for the isolated grader, each with the score it must still get.
+
+Answers not named here are the model's, so each case shows that exactly its own damage is contained.
+`SECRETS` are strings that no graded output may contain: they only exist in the course directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import nbformat
+
+from submissions import EXPECTED_FULL, Submission, notebook
+
+# Fragments of the course's hidden files; a graded notebook showing any of them has leaked.
+SECRETS = (
+    "def reference_fit",  # autograder/checks/test_least_squares.py
+    "HIDDEN_DATA_SETS",
+    "def loss_at_points",  # solutions/intro_ml.py
+    "Model answer",  # solutions/gradient_tuple.md
+    "SQLite format 3",  # gradebook.db
+    "test_least_squares.py",
+    "gradient_tuple.md",
+    "gradebook.db",
+)
+# Arguments of processes a submission tries to leave running; none may exist after grading.
+LINGERING = ("987654", "987653", "987652")
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    story: str
+    answers: dict[str, str] = field(default_factory=dict)
+    lost: dict[str, float] = field(default_factory=dict)
+    mutate: Callable | None = None  # edits the whole notebook after the answers are in
+    raw: bytes | None = None  # a file that is not (quite) a notebook
+    says: str = ""  # words the feedback of the first question that lost points must contain
+    ungradable: bool = False
+
+    def expected(self) -> dict[str, float]:
+        if self.ungradable:
+            return {grade_id: 0 for grade_id in EXPECTED_FULL}
+        return {grade_id: self.lost.get(grade_id, full) for grade_id, full in EXPECTED_FULL.items()}
+
+    def content(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        nb = notebook(Submission(self.name, self.story, self.answers))
+        if self.mutate is not None:
+            nb = self.mutate(copy.deepcopy(nb))
+        return nbformat.writes(nb).encode()
+
+
+def _cells(nb, grade_id):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+
+
+def edit_locked_cells(nb):
+    """Rewrite the data, the loss and a test cell, and give that test cell 100 points."""
+    _cells(nb, "data")[0].source = "x = jnp.zeros(100)\ny = jnp.zeros(100)"
+    _cells(nb, "loss")[0].source = "def loss(params, x, y):\n    return 0.0"
+    test = _cells(nb, "least_squares_test")[0]
+    test.source = "3.0"
+    test.metadata["nbgrader"]["points"] = 100
+    return nb
+
+
+def delete_given_and_test_cells(nb):
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in
+                ("data", "network", "plot_data_test", "one_epoch_test")]
+    return nb
+
+
+def delete_answer_cell(nb):
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "least_squares"]
+    return nb
+
+
+def foreign_kernelspec(nb):
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    nb.metadata["language_info"] = {"name": "R"}
+    return nb
+
+
+def fake_test_cells(nb):
+    """Add cells claiming to be graded tests worth points, and an extra cell anywhere."""
+    fake = nbformat.v4.new_code_cell("1000.0")
+    fake.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus_test", "points": 1000, "locked": True,
+                                 "solution": False, "schema_version": 3, "task": False}
+    nb.cells.insert(3, fake)
+    return nb
+
+
+LOOK_FOR_SECRETS = r"""
+import os, sys, glob
+found = []
+for root in ['/', '/work', '/root', '/home', '/opt', '/srv', os.path.expanduser('~'), '..', '../..', '/proc/1/cwd']:
+    for path, dirs, files in os.walk(root):
+        if path.startswith(('/proc', '/sys', '/usr', '/dev')) or path.count('/') > 8:
+            dirs[:] = []
+            continue
+        for name in files:
+            if name.endswith(('.py', '.md', '.db', '.json')) and 'site-packages' not in path and 'lib/python' not in path:
+                try:
+                    found.append(path + '/' + name + ':' + open(os.path.join(path, name), errors='replace').read(3000))
+                except OSError:
+                    pass
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        for what in ('cmdline', 'environ', 'cwd'):
+            try:
+                found.append(open(f'/proc/{pid}/{what}', errors='replace').read() if what != 'cwd' else os.readlink(f'/proc/{pid}/cwd'))
+            except OSError:
+                pass
+found.append(repr(dict(os.environ)))
+found.append(repr(sys.path))
+for guess in ['solutions', 'autograder']:
+    try:
+        __import__(guess)
+        found.append('imported ' + guess)
+    except ImportError:
+        pass
+print('\n'.join(found)[:90000])
+"""
+
+LEAVE_PROCESSES = r"""
+import subprocess, os, time
+subprocess.Popen(['sleep', '987654'], start_new_session=True)
+subprocess.Popen(['python', '-c', 'import time, os; os.setsid(); time.sleep(987653)'])
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp('sleep', ['sleep', '987652'])
+    os._exit(0)
+"""
+
+WRITE_FAKE_RESULTS = r"""
+import json, os, sqlite3
+fake = {'score': 17, 'tests': []}
+for target in ['results.json', '../results.json', '/tmp/results.json', os.path.expanduser('~/gradebook.db'),
+               '../../autograded/fake_results/intro_ml/results.json', '../../../gradebook.db', '/work/main/gradebook.db']:
+    try:
+        os.makedirs(os.path.dirname(target) or '.', exist_ok=True)
+        with open(target, 'w') as f:
+            json.dump(fake, f)
+        print('wrote', target)
+    except OSError as e:
+        print('could not write', target, type(e).__name__)
+"""
+
+HOSTILE = [
+    Hostile("infinite_loop_in_cell", "loops forever in the first plotting cell",
+            {"plot_data": "while True:\n    pass"}, {"plot_data": 0}, says="stopped"),
+    Hostile("infinite_loop_in_function", "grad_of_loss never returns when called",
+            {"grad_of_loss": "def grad_of_loss(params, x, y):\n    while True:\n        pass"},
+            {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0}),
+    Hostile("memory_hog", "allocates far more memory than allowed before answering",
+            {"x2_25": "hog = [bytearray(1 << 30) for _ in range(16)]\nbeta_25 = (3.0, 4.0)"}, {"x2_25": 0}),
+    Hostile("kernel_kills_itself", "kills its own kernel in the training cell",
+            {"training_loop": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"},
+            {"training_loop": 0, "loss_landscape": 0}, says="kernel"),
+    Hostile("system_exit", "raises SystemExit after answering, and calls exit() at the end",
+            {"x2_25": "beta_25 = (3.0, 4.0)\nraise SystemExit(0)",
+             "loss_landscape": "import sys\nsys.exit(3)"}, {"loss_landscape": 0}),
+    Hostile("monkeypatches_numpy_jax_builtins", "patches comparisons everywhere, then answers wrongly",
+            {"least_squares": "import numpy as np, jax.numpy as jnp2\n"
+             "np.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+             "np.isfinite = lambda a: np.ones(np.shape(a), bool)\njnp2.allclose = np.allclose\n"
+             "np.testing.assert_allclose = lambda *a, **k: None\n"
+             "def least_squares(x, y):\n    return (0.0, 0.0)"},
+            {"least_squares": 0}),
+    Hostile("fakes_the_agent", "replaces the grader's agent in its kernel with one that always agrees",
+            {"x2_25": "import sys\nbeta_25 = 7\nagent = sys.modules['_grading_agent']\n"
+             "agent.value = lambda name: '{\"value\": [3.0, 4.0]}'\n"
+             "agent.call = lambda name, args: '{\"value\": 1e308}'\n"
+             "agent.figures = lambda count=None: '{\"figures\": [{\"axes\": \"lots\"}]}'"},
+            {"x2_25": 0, "grad_of_loss": 0, "one_epoch": 0, "training_loop": 0, "loss_landscape": 0}),
+    Hostile("looks_for_solutions", "walks the disk, /proc and the environment for the hidden tests",
+            {"x2_25": LOOK_FOR_SECRETS + "\nbeta_25 = (3.0, 4.0)"}),
+    Hostile("writes_fake_results", "writes results and gradebooks wherever it can",
+            {"x2_25": WRITE_FAKE_RESULTS + "\nbeta_25 = (3.0, 4.0)"}),
+    Hostile("enormous_output", "prints tens of megabytes, then answers",
+            {"plot_data": "print('x' * 30_000_000)\nfor i in range(200_000):\n    print(i)\n"
+             "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"}),
+    Hostile("leaves_processes_behind", "starts daemons meant to outlive the grading",
+            {"x2_25": LEAVE_PROCESSES + "\nbeta_25 = (3.0, 4.0)"}),
+    Hostile("huge_return_value", "least_squares returns ten million numbers",
+            {"least_squares": "def least_squares(x, y):\n    return jnp.zeros(10_000_000)\n"
+             "beta_0, beta_1 = 2.0, 3.0"},
+            {"least_squares": 0}),
+    Hostile("edits_locked_cells", "rewrites the data, the loss and a test cell worth 100 points",
+            mutate=edit_locked_cells),
+    Hostile("deletes_given_and_test_cells", "deletes the data cell and two test cells", mutate=delete_given_and_test_cells),
+    Hostile("deletes_an_answer_cell", "deletes the least_squares answer cell", mutate=delete_answer_cell,
+            lost={"least_squares": 0, "plot_fit": 1}),
+    Hostile("foreign_kernelspec", "claims to be an R notebook", mutate=foreign_kernelspec),
+    Hostile("fake_test_cells", "adds a test cell of its own worth 1000 points", mutate=fake_test_cells),
+    Hostile("hardcoded_answers", "types in rounded numbers instead of computing them",
+            {"least_squares": "def least_squares(x, y):\n    return 2.0, 3.0\nbeta_0, beta_1 = 2.02, 2.98",
+             "training_loop": "import numpy as np\nbeta = np.array([1.9, 2.99])\nbeta_history = [beta] * 51",
+             "loss_landscape": "losses = jnp.ones((20, 20))"},
+            {"least_squares": 0, "training_loop": 1, "loss_landscape": 0}),
+    Hostile("invalid_json", "a notebook cut off half-way", raw=b'{"cells": [{"cell_type": "code", "sou',
+            ungradable=True, says="not valid JSON"),
+    Hostile("not_a_notebook", "a JSON file that is no notebook", raw=json.dumps({"answer": 42}).encode(),
+            ungradable=True, says="no list of cells"),
+    Hostile("empty_file", "an empty file", raw=b"", ungradable=True, says="not valid JSON"),
+    Hostile("binary_garbage", "random bytes", raw=bytes(range(256)) * 10, ungradable=True, says="not valid JSON"),
+]
+
+BY_NAME = {h.name: h for h in HOSTILE}

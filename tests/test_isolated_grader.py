@@ -1,0 +1,179 @@
+"""`python -m autograder grade`: honest and hostile submissions, graded in sandboxes, score by the contract.
+
+One class (the honest corpus and the hostile one) is graded once by the real command line in a fresh
+course copy with only `submitted/` added; the tests then read what it left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from conftest import make_course
+from hostile import HOSTILE, LINGERING, SECRETS
+from submissions import BY_NAME as HONEST_BY_NAME
+from submissions import EXPECTED_FULL, SUBMISSIONS, write
+
+LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
+CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
+
+
+def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, *args], cwd=course,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def submit(course: Path, name: str, content: bytes) -> None:
+    folder = course / "submitted" / name / "intro_ml"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "intro_ml.ipynb").write_bytes(content)
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    course = make_course(tmp_path_factory.mktemp("isolated"))
+    for submission in SUBMISSIONS:
+        write(submission, course / "submitted" / submission.name / "intro_ml")
+    for hostile in HOSTILE:
+        submit(course, hostile.name, hostile.content())
+    run = grade(course, "--workers", "2")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return course, run
+
+
+def results(course: Path, name: str) -> dict:
+    return json.loads((course / "autograded" / name / "intro_ml" / "results.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(CLASS))
+def test_every_submission_scores_by_the_contract(graded_class, name):
+    course, _ = graded_class
+    found = results(course, name)
+    scores = {t["name"].removesuffix("_test"): t["score"] for t in found["tests"]}
+    assert scores == CLASS[name].expected(), CLASS[name].story
+    assert sum(t["max_score"] for t in found["tests"]) == 17
+    assert [t["name"] for t in found["tests"]] == [f"{g}_test" for g in EXPECTED_FULL]
+    assert found["score"] == sum(scores.values())
+    for test in found["tests"]:
+        assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
+        assert test["output"].strip()
+
+
+@pytest.mark.parametrize("name", list(CLASS))
+def test_the_gradebook_holds_the_same_scores(graded_class, name):
+    course, _ = graded_class
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for grade_id, expected in CLASS[name].expected().items():
+            assert gradebook.find_grade(f"{grade_id}_test", "intro_ml", "intro_ml", name).score == expected
+        manual = gradebook.find_grade("gradient_tuple", "intro_ml", "intro_ml", name)
+        assert manual.needs_manual_grade or manual.score == 0
+
+
+@pytest.mark.parametrize("hostile", [h for h in HOSTILE if h.says], ids=lambda h: h.name)
+def test_feedback_says_what_went_wrong(graded_class, hostile):
+    course, _ = graded_class
+    outputs = [t["output"] for t in results(course, hostile.name)["tests"] if t["score"] < t["max_score"]]
+    assert outputs and hostile.says in outputs[0]
+
+
+def test_an_ungradable_file_still_gets_results_with_the_reason(graded_class):
+    course, _ = graded_class
+    found = results(course, "invalid_json")
+    assert found["score"] == 0
+    assert all("not valid JSON" in t["output"] for t in found["tests"])
+
+
+def test_nothing_of_the_course_directory_shows_in_any_output(graded_class):
+    course, run = graded_class
+    for path in (course / "autograded").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            for secret in (*SECRETS, str(course), str(Path(__file__).resolve().parents[1])):
+                assert secret not in text, f"{path.relative_to(course)} shows {secret!r}"
+    assert "imported solutions" not in (course / "autograded" / "looks_for_solutions" / "intro_ml" / "intro_ml.ipynb").read_text()
+
+
+def test_no_process_of_a_submission_outlives_the_run(graded_class):
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    for marker in LINGERING:
+        assert marker not in processes
+    assert "ipykernel_launcher -f /tmp/ipc-" not in processes
+
+
+def test_fake_results_and_gradebooks_go_nowhere(graded_class):
+    course, _ = graded_class
+    assert not (course / "autograded" / "fake_results").exists()
+    assert sorted(p.name for p in (course / "autograded").iterdir()) == sorted(CLASS)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert sorted(s.id for s in gradebook.students) == sorted(CLASS)
+
+
+def test_graded_submissions_are_skipped_and_manual_grades_survive_regrading(graded_class):
+    course, _ = graded_class
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade_ = gradebook.find_grade("gradient_tuple", "intro_ml", "intro_ml", "model")
+        grade_.manual_score = 1.5
+        comment = gradebook.find_comment("gradient_tuple", "intro_ml", "intro_ml", "model")
+        comment.manual_comment = "Good on pytrees; say what the objects are."
+        gradebook.db.commit()
+    again = grade(course)
+    assert again.returncode == 0 and "nothing to grade" in again.stdout
+    forced = grade(course, "--force", "--student", "model", "--student", "tuple_style")
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    assert "graded model: 17 / 17" in forced.stdout and "graded tuple_style: 17 / 17" in forced.stdout
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade_ = gradebook.find_grade("gradient_tuple", "intro_ml", "intro_ml", "model")
+        assert grade_.manual_score == 1.5 and grade_.score == 1.5
+        comment = gradebook.find_comment("gradient_tuple", "intro_ml", "intro_ml", "model")
+        assert comment.manual_comment == "Good on pytrees; say what the objects are."
+        assert len(gradebook.find_assignment("intro_ml").submissions) == len(CLASS)
+
+
+def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
+    course = make_course(tmp_path / "course")
+    names = [f"student_{i}" for i in range(6)]
+    for name in names:
+        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
+    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, "--workers", "2"],
+                           cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    graded = 0
+    deadline = time.monotonic() + 600
+    while graded < 2 and time.monotonic() < deadline:
+        line = run.stdout.readline()
+        graded += line.startswith("graded ")
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    assert 2 <= len(list((course / "autograded").glob("*/intro_ml/results.json"))) < len(names)
+    finish = grade(course)
+    assert finish.returncode == 0, finish.stderr[-2000:]
+    assert finish.stdout.count("skipped ") >= 2
+    for name in names:
+        assert sum(t["score"] for t in results(course, name)["tests"]) == 17
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert len(gradebook.find_assignment("intro_ml").submissions) == len(names)
+        for name in names:
+            assert gradebook.find_submission("intro_ml", name).score == 17
+    assert not list((course / "autograded").glob("*/.intro_ml-*"))
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "ipykernel_launcher -f /tmp/ipc-" not in processes
+
+
+def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml"], cwd=course,
+                         capture_output=True, text=True, timeout=120, env=os.environ | {"PATH": str(empty)})
+    assert run.returncode == 2
+    assert "bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
+    assert not (course / "autograded").exists()
