@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--processes", type=int, default=defaults.processes, help="processes per submission")
     grade.add_argument("--file-size", type=float, default=defaults.file_bytes / 2**20, help="MiB per file written")
     grade.add_argument("--output-size", type=int, default=defaults.output_bytes, help="characters of output kept per cell")
+    shown = grade.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    shown.add_argument("--json", action="store_true", help="print one JSON object per event, for scripts")
 
     scores = commands.add_parser("scores", help="print each student's score per question from the gradebook")
     scores.add_argument("assignment")
@@ -52,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             output_bytes=args.output_size,
         )
         options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox, limits)
-        status = main_grade(course, options)
-        if status == 0:
+        mode = "quiet" if args.quiet else "json" if args.json else "auto"
+        status = main_grade(course, options, mode)
+        if status == 0 and mode == "auto":
             print_scores(course, args.assignment)
         return status
     if not (course / "gradebook.db").exists():

@@ -38,6 +38,14 @@ class Assignment:
     def answer_ids(self) -> set[str]:
         return {cell_meta(c)["grade_id"] for c in self.release.cells if cell_meta(c).get("solution")}
 
+    @property
+    def given_code(self) -> list[str]:
+        """The sources of the locked code cells the student cannot change (not the test cells)."""
+        return [
+            c.source for c in self.release.cells
+            if c.cell_type == "code" and cell_meta(c).get("locked") and not cell_meta(c).get("grade")
+        ]
+
     @classmethod
     def load(cls, course: Path, name: str) -> Assignment:
         source_dir = course / "source" / name

@@ -48,6 +48,7 @@ class Graded:
     manual: dict[str, float | None] = field(default_factory=dict)  # grade id -> 0 if unanswered, else None
     problem: str = ""  # why some or all of the submission could not be graded
     seconds: float = 0.0
+    figures: dict[str, list] = field(default_factory=dict)  # grade id -> plain data of what it drew
 
     @property
     def score(self) -> float:
@@ -60,6 +61,17 @@ def ungradable(assignment: Assignment, student: str, reason: str) -> Graded:
     return Graded(student, tests, None, {grade_id: 0.0 for grade_id in assignment.manual}, reason)
 
 
+def start_kernel(assignment: Assignment, limits: Limits, sandboxed: bool = True, fonts: Path | None = None) -> Kernel:
+    """A fresh kernel with an empty private working directory, warmed up and waiting for a notebook."""
+    kernel = Kernel(Path(tempfile.mkdtemp(prefix="submission-")), limits, sandboxed=sandboxed, fonts=fonts)
+    try:
+        kernel.warm_up(assignment.given_code)
+    except BaseException:
+        kernel.close()
+        raise
+    return kernel
+
+
 def grade_submission(
     assignment: Assignment,
     student: str,
@@ -67,7 +79,9 @@ def grade_submission(
     limits: Limits,
     sandboxed: bool = True,
     fonts: Path | None = None,
+    kernel: Kernel | None = None,
 ) -> Graded:
+    """Grade one submission, in `kernel` if one was started ahead (it is closed afterwards either way)."""
     started = time.monotonic()
     path = submission_dir / assignment.notebook
     try:
@@ -77,61 +91,64 @@ def grade_submission(
             raise Ungradable(f"no notebook named {assignment.notebook} was submitted{hint}")
         notebook = restore(assignment, read_submission(path.read_bytes()))
     except Ungradable as error:
+        if kernel is not None:
+            kernel.close()
         return ungradable(assignment, student, str(error))
-    workdir = Path(tempfile.mkdtemp(prefix="submission-"))
     try:
-        shutil.copy(path, workdir / assignment.notebook)
-        graded = _run(assignment, student, notebook, workdir, limits, sandboxed, fonts)
+        if kernel is None or not kernel.alive():
+            if kernel is not None:
+                kernel.close()
+            kernel = start_kernel(assignment, limits, sandboxed, fonts)
+        with kernel:
+            shutil.copy(path, kernel.workdir / assignment.notebook)
+            graded = _run(assignment, student, notebook, kernel, limits)
     except KernelDied as error:
         graded = ungradable(assignment, student, f"the notebook's kernel could not start ({error})")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     graded.seconds = time.monotonic() - started
     return graded
 
 
-def _run(assignment, student, notebook, workdir, limits, sandboxed, fonts) -> Graded:
+def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: Kernel, limits: Limits) -> Graded:
     questions = {q.test_id: q for q in assignment.questions}
     outcomes: dict[str, TestOutcome] = {}
     answer_cells: dict[str, int | None] = {}
     answer_trouble: dict[str, str] = {}  # grade id -> how its answer cell ended, when not well
     deadline = time.monotonic() + limits.submission_seconds
     problem = ""
-    with Kernel(workdir, limits, sandboxed=sandboxed, fonts=fonts) as kernel:
-        student_view = RemoteStudent(kernel, answer_cells)
-        for cell in notebook.cells:
-            if cell.cell_type != "code":
-                continue
-            grade_id = cell_meta(cell).get("grade_id")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                problem = f"the notebook ran for more than {limits.submission_seconds:g} s in all and was stopped"
+    student_view = RemoteStudent(kernel, answer_cells)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell_meta(cell).get("grade_id")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            problem = f"the notebook ran for more than {limits.submission_seconds:g} s in all and was stopped"
+            break
+        try:
+            ran = kernel.execute(cell.source, timeout=min(limits.cell_seconds, remaining))
+        except KernelDied as error:
+            problem = f"the kernel stopped while running a cell ({error})"
+            cell.outputs = [_text_output(f"[grader] {problem}")]
+            break
+        cell.outputs = [nbformat.from_dict(output) for output in ran.outputs]
+        cell.execution_count = ran.execution_count
+        if ran.status == "timeout":
+            cell.outputs.append(_text_output(f"[grader] {ran.error}"))
+        if grade_id in assignment.answer_ids:
+            answer_cells[grade_id] = ran.execution_count
+            if ran.status != "ok":
+                answer_trouble[grade_id] = ran.error
+        if grade_id in questions:
+            outcome = _check(questions[grade_id], ran, student_view)
+            trouble = answer_trouble.get(questions[grade_id].grade_id)
+            if trouble and outcome.score < outcome.max_score:
+                outcome.output += f"\n  Note: your answer cell did not finish: {trouble}."
+            outcomes[grade_id] = outcome
+            cell.outputs.append(_text_output(outcome.output))
+            cell.outputs.append(_score_output(outcome.score, ran.execution_count))
+            if not kernel.alive():
+                problem = "the kernel stopped while the checks were asking it for answers"
                 break
-            try:
-                ran = kernel.execute(cell.source, timeout=min(limits.cell_seconds, remaining))
-            except KernelDied as error:
-                problem = f"the kernel stopped while running a cell ({error})"
-                cell.outputs = [_text_output(f"[grader] {problem}")]
-                break
-            cell.outputs = [nbformat.from_dict(output) for output in ran.outputs]
-            cell.execution_count = ran.execution_count
-            if ran.status == "timeout":
-                cell.outputs.append(_text_output(f"[grader] {ran.error}"))
-            if grade_id in assignment.answer_ids:
-                answer_cells[grade_id] = ran.execution_count
-                if ran.status != "ok":
-                    answer_trouble[grade_id] = ran.error
-            if grade_id in questions:
-                outcome = _check(questions[grade_id], ran, student_view)
-                trouble = answer_trouble.get(questions[grade_id].grade_id)
-                if trouble and outcome.score < outcome.max_score:
-                    outcome.output += f"\n  Note: your answer cell did not finish: {trouble}."
-                outcomes[grade_id] = outcome
-                cell.outputs.append(_text_output(outcome.output))
-                cell.outputs.append(_score_output(outcome.score, ran.execution_count))
-                if not kernel.alive():
-                    problem = "the kernel stopped while the checks were asking it for answers"
-                    break
     for question in assignment.questions:
         if question.test_id not in outcomes:
             reason = problem or "this test cell did not run"
@@ -146,7 +163,7 @@ def _run(assignment, student, notebook, workdir, limits, sandboxed, fonts) -> Gr
             score, _ = nbgrader_utils.determine_grade(cell)
             manual[meta["grade_id"]] = score
     tests = [outcomes[q.test_id] for q in assignment.questions]
-    return Graded(student, tests, notebook, manual, problem)
+    return Graded(student, tests, notebook, manual, problem, figures=student_view.drawn)
 
 
 def _check(question, ran, student_view) -> TestOutcome:

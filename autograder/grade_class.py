@@ -11,14 +11,17 @@ import ctypes
 import os
 import signal
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 from autograder import record, sandbox
 from autograder.assignment import Assignment
-from autograder.engine import Graded, grade_submission, ungradable
+from autograder.engine import Graded, grade_submission, start_kernel, ungradable
+from autograder.kernel import Kernel
+from autograder.progress import Progress
 from autograder.sandbox import Limits
 
 
@@ -46,7 +49,11 @@ _worker: dict = {}
 
 
 def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool) -> None:
-    """Load what every grading in this worker needs, once; die with the main process."""
+    """Load what every grading in this worker needs, once; die with the main process.
+
+    Each worker keeps one spare kernel starting in the background (sandboxed, JAX and matplotlib
+    imported, the first compilations done), so that the next submission does not wait for it.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
@@ -57,18 +64,38 @@ def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool)
         limits=limits,
         sandboxed=sandboxed,
         fonts=sandbox.font_cache(),
+        starter=ThreadPoolExecutor(1),
     )
+    _worker["spare"] = _worker["starter"].submit(_new_kernel)
+    Finalize(None, _close_spare, exitpriority=10)
+
+
+def _new_kernel() -> Kernel:
+    return start_kernel(_worker["assignment"], _worker["limits"], _worker["sandboxed"], _worker["fonts"])
+
+
+def _close_spare() -> None:
+    try:
+        _worker.pop("spare").result(timeout=120).close()
+    except Exception:
+        pass
 
 
 def _grade(student: str, submission_dir: str) -> Graded:
+    try:
+        kernel = _worker.pop("spare").result()
+    except Exception:
+        kernel = None  # grade_submission starts one itself, and says so if it cannot
+    _worker["spare"] = _worker["starter"].submit(_new_kernel)
     return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
-                            _worker["sandboxed"], _worker["fonts"])
+                            _worker["sandboxed"], _worker["fonts"], kernel=kernel)
 
 
-def grade_class(course: Path, options: Options, say=print) -> list[Graded]:
+def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> list[Graded]:
     if options.sandboxed:
         sandbox.bubblewrap()  # refuses, with the reason, before anything starts
     assignment = Assignment.load(course, options.assignment)
+    progress = Progress(assignment, progress_mode)
     db_url = f"sqlite:///{course / 'gradebook.db'}"
     record.ensure_gradebook(course, options.assignment, db_url)
     record.clear_leftovers(course, options.assignment)
@@ -76,16 +103,15 @@ def grade_class(course: Path, options: Options, say=print) -> list[Graded]:
     for student, folder in submissions(course, options.assignment, options.students):
         digest = record.submission_digest(folder, assignment.notebook)
         if not options.force and record.already_graded(course, assignment, student, digest):
-            say(f"skipped {student}: already graded (use --force to grade again)")
+            progress.skipped(student)
             continue
         todo.append((student, folder, digest))
     if not todo:
-        say("nothing to grade")
+        progress.say("nothing to grade")
         return []
     graded_all = []
     workers = max(1, min(options.workers, len(todo)))
-    say(f"grading {len(todo)} submission(s) of {options.assignment} with {workers} worker(s)"
-        + ("" if options.sandboxed else ", WITHOUT the sandbox"))
+    progress.start(len(todo), workers, options.sandboxed)
     context = get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                              initargs=(str(course), options.assignment, options.limits, options.sandboxed)) as pool:
@@ -102,20 +128,19 @@ def grade_class(course: Path, options: Options, say=print) -> list[Graded]:
                         digest = ""
                     record.record(course, assignment, graded, db_url, digest)
                     graded_all.append(graded)
-                    note = f" ({graded.problem})" if graded.problem else ""
-                    say(f"graded {student}: {graded.score:g} / {assignment.autograded_points:g} "
-                        f"in {graded.seconds:.1f} s{note}")
+                    progress.graded(graded)
         except KeyboardInterrupt:
             for future in pending:
                 future.cancel()
-            say("interrupted: the submissions graded so far are recorded; run again to finish the class")
+            progress.say("interrupted: the submissions graded so far are recorded; run again to finish the class")
             raise
+    progress.summary(graded_all)
     return graded_all
 
 
-def main_grade(course: Path, options: Options) -> int:
+def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> int:
     try:
-        grade_class(course, options)
+        grade_class(course, options, progress_mode)
     except sandbox.SandboxUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

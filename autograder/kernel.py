@@ -7,6 +7,7 @@ back is only ever parsed as JSON by `plain.py`: nothing is unpickled or evaluate
 from __future__ import annotations
 
 import queue
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder import sandbox
-from autograder.plain import BadReply, Figure
+from autograder.plain import BadReply, Figure, parse_reply
 from autograder.sandbox import Limits
 from autograder.student import encode_args, figures_of, value_of
 
@@ -46,6 +47,7 @@ class Kernel:
 
     def __init__(self, workdir: Path, limits: Limits, sandboxed: bool = True, fonts: Path | None = None):
         self.limits = limits
+        self.workdir = workdir
         self._ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
         connection = self._ipc / "kernel.json"
         write_connection_file(str(connection), transport="ipc", ip=str(self._ipc / "k"))
@@ -94,14 +96,14 @@ class Kernel:
         raise KernelDied("the kernel did not start in time")
 
     def close(self) -> None:
+        """Stop the kernel and everything it started, and remove its sockets and working directory."""
         try:
             self._client.stop_channels()
         finally:
             sandbox.stop(self._process)
             self._context.destroy(linger=0)
-            for path in self._ipc.iterdir():
-                path.unlink(missing_ok=True)
-            self._ipc.rmdir()
+            shutil.rmtree(self._ipc, ignore_errors=True)
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Kernel:
         return self
@@ -137,9 +139,13 @@ class Kernel:
         except (TimeoutError, KernelDied):
             return False
 
-    def _run_silently(self, code: str) -> None:
+    def warm_up(self, given_cells: list[str]) -> None:
+        """Import and compile what the notebook will need, before any student code runs."""
+        self._run_silently(f"{AGENT}.warm_up({given_cells!r})", timeout=120)
+
+    def _run_silently(self, code: str, timeout: float = 60) -> None:
         msg_id = self._client.execute(code, silent=True, store_history=False, allow_stdin=False)
-        reply = self._shell_reply(msg_id, timeout=60)
+        reply = self._shell_reply(msg_id, timeout=timeout)
         if reply.get("status") != "ok":
             raise KernelDied(f"the grader's set-up failed in the kernel: {reply.get('ename')}")
 
@@ -241,6 +247,7 @@ class RemoteStudent:
     def __init__(self, kernel: Kernel, answer_cells: dict[str, int | None]):
         self._kernel = kernel
         self._answer_cells = answer_cells  # grade id -> execution count of the answer cell
+        self.drawn: dict[str, list] = {}  # grade id -> the figures' plain data, kept for feedback
 
     def value(self, name: str) -> Any:
         return value_of(self._kernel.ask(f"{AGENT}.value({name!r})"), name)
@@ -252,4 +259,8 @@ class RemoteStudent:
         count = self._answer_cells.get(grade_id)
         if count is None:
             return []
-        return figures_of(self._kernel.ask(f"{AGENT}.figures({int(count)})"))
+        text = self._kernel.ask(f"{AGENT}.figures({int(count)})")
+        figures = figures_of(text)
+        if figures:
+            self.drawn[grade_id] = parse_reply(text)["figures"]  # checked by figures_of just above
+        return figures

@@ -26,6 +26,7 @@ from autograder.assignment import Assignment
 from autograder.engine import Graded
 
 RESULTS = "results.json"
+FIGURES = "figures.json"  # the figures each graded answer drew, as plain data, for feedback pages
 
 
 def submission_digest(submission_dir: Path, notebook: str) -> str:
@@ -113,6 +114,7 @@ def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: 
     staging = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-", dir=student_dir))
     if graded.notebook is not None:
         nbformat.write(graded.notebook, staging / assignment.notebook)
+    (staging / FIGURES).write_text(json.dumps(graded.figures))
     (staging / RESULTS).write_text(json.dumps(results_json(graded, digest), indent=2))
     if final.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-old-", dir=student_dir))

@@ -88,6 +88,10 @@ def run_checks(grade_id: str, student: Student) -> list[CheckResult]:
         "-c", str(CHECKS / "pytest.ini"),
         "--rootdir", str(CHECKS),
         "-p", "no:cacheprovider",
+        # these plugins collect garbage several times per run: seconds with JAX's heap, for nothing here
+        "-p", "no:unraisableexception",
+        "-p", "no:threadexception",
+        "-p", "no:faulthandler",
         "--capture=sys",  # what student code prints during a check stays out of the report
         "-q",
     ]

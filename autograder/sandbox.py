@@ -114,6 +114,7 @@ def command(workdir: Path, ipc_dir: Path, kernel_args: list[str], fonts: Path | 
     args += [
         "--bind", str(workdir), "/home/student",
         "--bind", str(ipc_dir), str(ipc_dir),
+        "--remount-ro", "/",  # only the working directory, /tmp and the sockets are writable
         "--chdir", "/home/student",
         "--clearenv",
         "--setenv", "HOME", "/home/student",

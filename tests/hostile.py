@@ -24,7 +24,6 @@ SECRETS = (
     "SQLite format 3",  # gradebook.db
     "test_least_squares.py",
     "gradient_tuple.md",
-    "gradebook.db",
 )
 # Arguments of processes a submission tries to leave running; none may exist after grading.
 LINGERING = ("987654", "987653", "987652")

@@ -1,0 +1,101 @@
+"""What a grading run tells the person (or script) waiting for it.
+
+Four modes: a progress bar with an ETA on a terminal; one line per submission when the output is a
+file or a pipe; `quiet` (nothing but errors); and `json` (one JSON object per line, for scripts).
+At the end, a summary per question: mean score and how many submissions lost points on it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TextIO
+
+from autograder.assignment import Assignment
+from autograder.engine import Graded
+
+
+class Progress:
+    def __init__(self, assignment: Assignment, mode: str = "auto", out: TextIO = sys.stdout, err: TextIO = sys.stderr):
+        if mode == "auto":
+            mode = "bar" if err.isatty() else "lines"
+        self.mode = mode
+        self._assignment = assignment
+        self._out, self._err = out, err
+        self._total = 0
+        self._done = 0
+        self._started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        if self.mode in ("lines", "bar"):
+            self._clear_bar()
+            print(text, file=self._out, flush=True)
+            self._draw_bar()
+
+    def event(self, kind: str, **fields) -> None:
+        if self.mode == "json":
+            print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
+
+    def start(self, total: int, workers: int, sandboxed: bool) -> None:
+        self._total, self._done, self._started = total, 0, time.monotonic()
+        self.event("start", submissions=total, workers=workers, sandboxed=sandboxed)
+        self.say(f"grading {total} submission(s) of {self._assignment.name} with {workers} worker(s)"
+                 + ("" if sandboxed else ", WITHOUT the sandbox"))
+
+    def skipped(self, student: str) -> None:
+        self.event("skipped", student=student)
+        self.say(f"skipped {student}: already graded (use --force to grade again)")
+
+    def graded(self, graded: Graded) -> None:
+        self._done += 1
+        self.event(
+            "graded", student=graded.student, score=graded.score, max_score=self._assignment.autograded_points,
+            tests={t.test_id: t.score for t in graded.tests}, seconds=round(graded.seconds, 2),
+            problem=graded.problem,
+        )
+        note = f" ({graded.problem})" if graded.problem else ""
+        self.say(f"graded {graded.student}: {graded.score:g} / {self._assignment.autograded_points:g} "
+                 f"in {graded.seconds:.1f} s{note}")
+
+    def eta(self) -> float | None:
+        if not self._done:
+            return None
+        per_submission = (time.monotonic() - self._started) / self._done
+        return per_submission * (self._total - self._done)
+
+    def _bar(self) -> str:
+        width = 30
+        filled = int(width * self._done / max(self._total, 1))
+        eta = self.eta()
+        left = "estimating" if eta is None else f"ETA {int(eta // 60)}:{int(eta % 60):02d}"
+        return f"[{'#' * filled}{'.' * (width - filled)}] {self._done}/{self._total} graded, {left}"
+
+    def _draw_bar(self) -> None:
+        if self.mode == "bar" and self._total and self._done < self._total:
+            print(self._bar(), end="\r", file=self._err, flush=True)
+
+    def _clear_bar(self) -> None:
+        if self.mode == "bar":
+            print(" " * 70, end="\r", file=self._err, flush=True)
+
+    def summary(self, graded_all: list[Graded]) -> None:
+        """Per question: the mean score and how many submissions lost points on it."""
+        if not graded_all:
+            return
+        rows = []
+        for question in self._assignment.questions:
+            scores = [next(t.score for t in g.tests if t.test_id == question.test_id) for g in graded_all]
+            lost = sum(score < question.points for score in scores)
+            rows.append((question.grade_id, sum(scores) / len(scores), question.points, lost))
+        elapsed = time.monotonic() - self._started
+        self.event("summary", submissions=len(graded_all), seconds=round(elapsed, 2),
+                   questions={name: {"mean": round(mean, 3), "points": points, "lost_points": lost}
+                              for name, mean, points, lost in rows})
+        if self.mode in ("lines", "bar"):
+            width = max(len(name) for name, *_ in rows)
+            lines = [f"graded {len(graded_all)} submission(s) in {elapsed:.0f} s",
+                     f"{'question'.ljust(width)}  mean score  lost points"]
+            lines += [f"{name.ljust(width)}  {mean:>5.2f} / {points:g}  {lost} of {len(graded_all)}"
+                      for name, mean, points, lost in rows]
+            self.say("\n".join(lines))
