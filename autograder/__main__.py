@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from autograder.grade_class import Options, main_grade
+from autograder.gradescope import build_bundle
 from autograder.sandbox import Limits
 from autograder.scores import print_scores
 
@@ -34,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     shown.add_argument("--quiet", action="store_true", help="print nothing but errors")
     shown.add_argument("--json", action="store_true", help="print one JSON object per event, for scripts")
 
+    bundle = commands.add_parser("gradescope", help="build ASSIGNMENT_gradescope.zip, an autograder to upload to Gradescope")
+    bundle.add_argument("assignment")
+    bundle.add_argument("--out", type=Path, default=Path("."), help="folder to write the zip in")
+
     scores = commands.add_parser("scores", help="print each student's score per question from the gradebook")
     scores.add_argument("assignment")
 
@@ -45,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (course / "source" / args.assignment).is_dir():
         print(f"error: no source/{args.assignment}/ here: run this from the course root", file=sys.stderr)
         return 2
+    if args.command == "gradescope":
+        print(build_bundle(course, args.assignment, args.out))
+        return 0
     if args.command == "grade":
         limits = Limits(
             cell_seconds=args.cell_timeout,

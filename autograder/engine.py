@@ -61,9 +61,20 @@ def ungradable(assignment: Assignment, student: str, reason: str) -> Graded:
     return Graded(student, tests, None, {grade_id: 0.0 for grade_id in assignment.manual}, reason)
 
 
-def start_kernel(assignment: Assignment, limits: Limits, sandboxed: bool = True, fonts: Path | None = None) -> Kernel:
-    """A fresh kernel with an empty private working directory, warmed up and waiting for a notebook."""
-    kernel = Kernel(Path(tempfile.mkdtemp(prefix="submission-")), limits, sandboxed=sandboxed, fonts=fonts)
+def start_kernel(
+    assignment: Assignment,
+    limits: Limits,
+    sandboxed: bool = True,
+    fonts: Path | None = None,
+    jax_cache: Path | None = None,
+    prime: bool = False,
+) -> Kernel:
+    """A fresh kernel with an empty private working directory, warmed up and waiting for a notebook.
+
+    With `prime`, the kernel may write JAX's compilation cache: only for the grader's own warm-up.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="submission-"))
+    kernel = Kernel(workdir, limits, sandboxed=sandboxed, fonts=fonts, jax_cache=jax_cache, prime=prime)
     try:
         kernel.warm_up(assignment.given_code)
     except BaseException:
@@ -80,6 +91,7 @@ def grade_submission(
     sandboxed: bool = True,
     fonts: Path | None = None,
     kernel: Kernel | None = None,
+    jax_cache: Path | None = None,
 ) -> Graded:
     """Grade one submission, in `kernel` if one was started ahead (it is closed afterwards either way)."""
     started = time.monotonic()
@@ -98,7 +110,7 @@ def grade_submission(
         if kernel is None or not kernel.alive():
             if kernel is not None:
                 kernel.close()
-            kernel = start_kernel(assignment, limits, sandboxed, fonts)
+            kernel = start_kernel(assignment, limits, sandboxed, fonts, jax_cache)
         with kernel:
             shutil.copy(path, kernel.workdir / assignment.notebook)
             graded = _run(assignment, student, notebook, kernel, limits)

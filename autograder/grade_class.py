@@ -8,6 +8,7 @@ grading never races on the gradebook and an interrupted run loses at most the su
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from autograder import record, sandbox
 from autograder.assignment import Assignment
 from autograder.engine import Graded, grade_submission, start_kernel, ungradable
-from autograder.kernel import Kernel
+from autograder.kernel import AGENT_SOURCE, Kernel
 from autograder.progress import Progress
 from autograder.sandbox import Limits
 
@@ -48,7 +49,23 @@ def submissions(course: Path, assignment: str, students: tuple[str, ...]) -> lis
 _worker: dict = {}
 
 
-def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool) -> None:
+def prime_jax_cache(assignment: Assignment, options: Options, cache: Path) -> None:
+    """Fill JAX's compilation cache once, from a kernel of the grader's that runs no student code.
+
+    Every student kernel then reads the compiled computations instead of compiling them again,
+    which is most of what a notebook's first run of JAX costs.
+    """
+    marker = cache / ("primed-" + hashlib.sha256(
+        (AGENT_SOURCE + "\n".join(assignment.given_code)).encode()).hexdigest()[:16])
+    if marker.exists():
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    kernel = start_kernel(assignment, options.limits, options.sandboxed, sandbox.font_cache(), cache, prime=True)
+    kernel.close()
+    marker.touch()
+
+
+def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cache: str) -> None:
     """Load what every grading in this worker needs, once; die with the main process.
 
     Each worker keeps one spare kernel starting in the background (sandboxed, JAX and matplotlib
@@ -64,6 +81,7 @@ def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool)
         limits=limits,
         sandboxed=sandboxed,
         fonts=sandbox.font_cache(),
+        jax_cache=Path(jax_cache),
         starter=ThreadPoolExecutor(1),
     )
     _worker["spare"] = _worker["starter"].submit(_new_kernel)
@@ -71,7 +89,8 @@ def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool)
 
 
 def _new_kernel() -> Kernel:
-    return start_kernel(_worker["assignment"], _worker["limits"], _worker["sandboxed"], _worker["fonts"])
+    return start_kernel(_worker["assignment"], _worker["limits"], _worker["sandboxed"], _worker["fonts"],
+                        _worker["jax_cache"])
 
 
 def _close_spare() -> None:
@@ -88,7 +107,7 @@ def _grade(student: str, submission_dir: str) -> Graded:
         kernel = None  # grade_submission starts one itself, and says so if it cannot
     _worker["spare"] = _worker["starter"].submit(_new_kernel)
     return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
-                            _worker["sandboxed"], _worker["fonts"], kernel=kernel)
+                            _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
 
 
 def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> list[Graded]:
@@ -112,9 +131,11 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     graded_all = []
     workers = max(1, min(options.workers, len(todo)))
     progress.start(len(todo), workers, options.sandboxed)
+    jax_cache = sandbox.default_jax_cache()
+    prime_jax_cache(assignment, options, jax_cache)
     context = get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(str(course), options.assignment, options.limits, options.sandboxed)) as pool:
+    initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache))
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs) as pool:
         pending = {pool.submit(_grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
             while pending:

@@ -21,7 +21,8 @@ Every question gets both entries, so every student sees the same layout. Gradesc
 from a student while some entry is hidden from them: each question's points show at once, the total
 once grades are published. Test outputs are the kit's plain text (`text`, shown verbatim, whatever a
 student's error message holds); the top-level summary is Markdown; stdout, the run's log, is for
-instructors only.
+instructors only, and so is `extra_data`, which Gradescope stores without showing: the kit's record
+of the submission (its digest, any problem, every check), plus whether the kernel was sandboxed.
 
 Gradescope runs each submission in a container of its own. Inside it the kernel is still sandboxed by
 bubblewrap when the container lets bwrap create namespaces (Docker's default seccomp profile often

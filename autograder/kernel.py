@@ -45,7 +45,15 @@ class Executed:
 class Kernel:
     """One fresh IPython kernel, sandboxed unless told otherwise, for one submission."""
 
-    def __init__(self, workdir: Path, limits: Limits, sandboxed: bool = True, fonts: Path | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        limits: Limits,
+        sandboxed: bool = True,
+        fonts: Path | None = None,
+        jax_cache: Path | None = None,
+        prime: bool = False,
+    ):
         self.limits = limits
         self.workdir = workdir
         self._ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
@@ -57,11 +65,11 @@ class Kernel:
             "--IPKernelApp.log_level=CRITICAL",
         ]
         if sandboxed:
-            self._process = sandbox.start(sandbox.command(workdir, self._ipc, kernel_args, fonts), limits)
+            command = sandbox.command(workdir, self._ipc, kernel_args, fonts, jax_cache, prime)
+            self._process = sandbox.start(command, limits)
         else:
-            self._process = sandbox.start(
-                sandbox.unsandboxed_command(kernel_args), limits, env=sandbox.unsandboxed_env(workdir)
-            )
+            env = sandbox.unsandboxed_env(workdir, jax_cache, prime)
+            self._process = sandbox.start(sandbox.unsandboxed_command(kernel_args), limits, env=env)
         self._context = zmq.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, limits.reply_bytes)
         self._client = BlockingKernelClient(context=self._context)

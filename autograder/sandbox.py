@@ -91,7 +91,39 @@ def font_cache() -> Path | None:
     return matches[-1] if matches else None
 
 
-def command(workdir: Path, ipc_dir: Path, kernel_args: list[str], fonts: Path | None) -> list[str]:
+SANDBOX_JAX_CACHE = "/opt/jax-cache"
+
+
+def jax_cache_env(cache: Path | None, writable: bool) -> dict[str, str]:
+    """JAX's persistent compilation cache: compiled once, read by every kernel after.
+
+    Student kernels only read it (a huge minimum compile time means they never try to write);
+    only the grader's own priming kernel, which runs no student code, writes to it.
+    """
+    if cache is None:
+        return {}
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(cache),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1e9",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+    }
+
+
+def default_jax_cache() -> Path:
+    import jax
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "intro_ml_autograder" / f"jax-{jax.__version__}"
+
+
+def command(
+    workdir: Path,
+    ipc_dir: Path,
+    kernel_args: list[str],
+    fonts: Path | None,
+    jax_cache: Path | None = None,
+    prime: bool = False,
+) -> list[str]:
     """The bwrap command line that runs `python kernel_args...` in the sandbox."""
     args = [
         bubblewrap(),
@@ -111,6 +143,8 @@ def command(workdir: Path, ipc_dir: Path, kernel_args: list[str], fonts: Path | 
     args += python_binds
     if fonts is not None:
         args += ["--ro-bind", str(fonts), f"/tmp/matplotlib/{fonts.name}"]
+    if jax_cache is not None:
+        args += ["--bind" if prime else "--ro-bind", str(jax_cache), SANDBOX_JAX_CACHE]
     args += [
         "--bind", str(workdir), "/home/student",
         "--bind", str(ipc_dir), str(ipc_dir),
@@ -129,6 +163,9 @@ def command(workdir: Path, ipc_dir: Path, kernel_args: list[str], fonts: Path | 
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's workarounds, if any
         if name in os.environ:
             args += ["--setenv", name, os.environ[name]]
+    if jax_cache is not None:
+        for name, value in jax_cache_env(Path(SANDBOX_JAX_CACHE), prime).items():
+            args += ["--setenv", name, value]
     return [*args, "--", python, *kernel_args]
 
 
@@ -136,9 +173,10 @@ def unsandboxed_command(kernel_args: list[str]) -> list[str]:
     return [sys.executable, *kernel_args]
 
 
-def unsandboxed_env(workdir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_"))}
+def unsandboxed_env(workdir: Path, jax_cache: Path | None = None, prime: bool = False) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_", "JAX_"))}
     env.update(HOME=str(workdir), JAX_PLATFORMS="cpu", MPLBACKEND="agg", PYTHONDONTWRITEBYTECODE="1")
+    env.update(jax_cache_env(jax_cache, prime))
     return env
 
 

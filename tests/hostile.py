@@ -140,15 +140,17 @@ if os.fork() == 0:
 WRITE_FAKE_RESULTS = r"""
 import json, os, sqlite3
 fake = {'score': 17, 'tests': []}
-for target in ['results.json', '../results.json', '/tmp/results.json', os.path.expanduser('~/gradebook.db'),
-               '../../autograded/fake_results/intro_ml/results.json', '../../../gradebook.db', '/work/main/gradebook.db']:
+targets = ['results.json', '../results.json', '/tmp/results.json', os.path.expanduser('~/gradebook.db'),
+               '../../autograded/fake_results/intro_ml/results.json', '../../../gradebook.db',
+               '/work/' + 'main/gradebook.db']
+for target in targets:
     try:
         os.makedirs(os.path.dirname(target) or '.', exist_ok=True)
         with open(target, 'w') as f:
             json.dump(fake, f)
-        print('wrote', target)
+        print('wrote file number', targets.index(target))
     except OSError as e:
-        print('could not write', target, type(e).__name__)
+        print('could not write file number', targets.index(target), type(e).__name__)
 """
 
 HOSTILE = [

@@ -177,3 +177,15 @@ def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
     assert run.returncode == 2
     assert "bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
     assert not (course / "autograded").exists()
+
+
+def test_no_sandbox_grades_the_same_when_asked_for_explicitly(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["seed_landscape"], course / "submitted" / "trusted" / "intro_ml")
+    run = grade(course, "--no-sandbox", "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert events[0] == {"event": "start", "submissions": 1, "workers": 1, "sandboxed": False}
+    graded = next(e for e in events if e["event"] == "graded")
+    assert graded["student"] == "trusted" and graded["score"] == 16 and graded["tests"]["loss_landscape_test"] == 2
+    assert events[-1]["event"] == "summary" and events[-1]["questions"]["loss_landscape"]["lost_points"] == 1

@@ -1,5 +1,7 @@
 """plot_data: the scatter of x against y and the solid line y = 3x + 2, axes labelled x and y."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ GRADE_ID = "plot_data"
 COVERAGE = 0.8
 
 
+@functools.cache
 def notebook_data() -> tuple[np.ndarray, np.ndarray]:
     x, y = ref.data()
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)

@@ -1,0 +1,167 @@
+"""Plain `nbgrader autograde` against `python -m autograder grade`, side by side on one machine.
+
+    .venv/bin/python benchmarks/grade_speed.py --copies 24 [--mixed]
+
+Makes a class of N copies of a correct submission (with --mixed: plus a few common mistakes and one
+notebook that hangs), grades it in two fresh course copies, first with nbgrader (the baseline),
+then with the kit's sandboxed grader, and prints per-submission medians, wall times, throughput,
+their ratio, each run's peak memory (the grader and every process it started), and whether the two
+gave every student the same score on every question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+COURSE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(COURSE / "tests"))
+
+from conftest import make_course  # noqa: E402
+from hostile import BY_NAME as HOSTILE  # noqa: E402
+from submissions import BY_NAME, write  # noqa: E402
+
+MIXED = ("sign_flip", "seed_landscape", "scatter_swapped", "numpy_style", "history_without_start")
+CELL_TIMEOUT = 10  # seconds, for both graders, so that the hanging notebook costs them the same
+
+
+def build_class(course: Path, copies: int, mixed: bool) -> list[str]:
+    students = []
+    for i in range(copies):
+        students.append(f"correct_{i:03d}")
+        write(BY_NAME["model"], course / "submitted" / students[-1] / "intro_ml")
+    if mixed:
+        for name in MIXED:
+            students.append(name)
+            write(BY_NAME[name], course / "submitted" / name / "intro_ml")
+        folder = course / "submitted" / "hangs" / "intro_ml"
+        folder.mkdir(parents=True)
+        (folder / "intro_ml.ipynb").write_bytes(HOSTILE["infinite_loop_in_cell"].content())
+        students.append("hangs")
+    return students
+
+
+class PeakMemory:
+    """The largest total resident memory of a process and all its descendants, sampled every 0.1 s."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.peak = 0
+        self._root = psutil.Process(process.pid)
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._running = True
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while self._running:
+            try:
+                tree = [self._root, *self._root.children(recursive=True)]
+                total = 0
+                for proc in tree:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                return
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        self._running = False
+        self._thread.join()
+        return self.peak
+
+
+def run(command: list[str], course: Path) -> tuple[float, int, str]:
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "JAX_PLATFORMS": "cpu"}
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    memory = PeakMemory(process)
+    output, _ = process.communicate()
+    elapsed = time.monotonic() - started
+    peak = memory.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"{command[2:4]} failed:\n{output[-3000:]}")
+    return elapsed, peak, output
+
+
+def nbgrader_durations(log: str) -> list[float]:
+    """Per-submission seconds, from the timestamps of nbgrader's log lines."""
+    stamps = [datetime.strptime(m, "%Y-%m-%d %H:%M:%S.%f")
+              for m in re.findall(r"^(\S+ \S+) .*Autograding ", log, flags=re.M)]
+    stamps.append(datetime.strptime(re.findall(r"^(\S+ \S+) ", log, flags=re.M)[-1], "%Y-%m-%d %H:%M:%S.%f"))
+    return [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:])]
+
+
+def scores(course: Path, students: list[str]) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_assignment("intro_ml").notebooks[0]
+        return {s: {c.name: gradebook.find_grade(c.name, "intro_ml", "intro_ml", s).score
+                    for c in notebook.grade_cells if c.name.endswith("_test")} for s in students}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=24)
+    parser.add_argument("--mixed", action="store_true", help="add common mistakes and a notebook that hangs")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        courses = {}
+        for tool in ("nbgrader", "kit"):
+            courses[tool] = make_course(Path(tmp) / tool)
+            students = build_class(courses[tool], args.copies, args.mixed)
+            subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml", "--log-level=ERROR"],
+                           cwd=courses[tool], check=True, capture_output=True,
+                           env=os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+        print(f"class: {len(students)} submissions ({args.copies} correct copies"
+              + (f", {len(MIXED)} with mistakes, 1 that hangs" if args.mixed else "") + ")")
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
+
+        nb_time, nb_peak, nb_log = run(
+            [sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create",
+             f"--Execute.timeout={CELL_TIMEOUT}", "--log-level=INFO",
+             "--Application.log_format=%(asctime)s.%(msecs)03d %(message)s"], courses["nbgrader"])
+        kit_time, kit_peak, _ = run(
+            [sys.executable, "-m", "autograder", "grade", "intro_ml", "--quiet", f"--workers={args.workers}",
+             f"--cell-timeout={CELL_TIMEOUT}"], courses["kit"])
+
+        import json
+
+        kit_each = [json.loads((courses["kit"] / "autograded" / s / "intro_ml" / "results.json").read_text())
+                    ["extra_data"]["seconds"] for s in students]
+        nb_each = nbgrader_durations(nb_log)
+        same = scores(courses["nbgrader"], students) == scores(courses["kit"], students)
+
+    n = len(students)
+    rows = [
+        ("", "nbgrader autograde", "python -m autograder grade"),
+        ("wall time", f"{nb_time:.1f} s", f"{kit_time:.1f} s"),
+        ("median per submission", f"{statistics.median(nb_each):.2f} s", f"{statistics.median(kit_each):.2f} s (in a worker)"),
+        ("throughput", f"{n / nb_time * 60:.1f} / min", f"{n / kit_time * 60:.1f} / min"),
+        ("peak memory", f"{nb_peak / 2**30:.2f} GiB", f"{kit_peak / 2**30:.2f} GiB"),
+        ("workers, sandbox", "1, none", f"{args.workers}, bubblewrap"),
+    ]
+    for label, a, b in rows:
+        print(f"{label:<24}{a:<22}{b}")
+    print(f"throughput ratio (kit / nbgrader): {nb_time / kit_time:.1f}x")
+    print(f"same score on every question for every student: {same}")
+
+
+if __name__ == "__main__":
+    main()
