@@ -10,4 +10,11 @@ One grading, in the order it happens:
   student with `solutions/` using `compare.py` and `plots.py`.
 * `runner.py`: runs one question's checks and turns the outcome into points and feedback.
 * `in_notebook.py`: the hidden part of each notebook test cell, for plain `nbgrader autograde`.
+
+After grading, for people to read (`class_report.rebuild_all` rebuilds them all without grading again):
+
+* `outcome.py`: reads back one student's scores (gradebook), checks' words and figures (`results.json`).
+* `drawing.py`: redraws the recorded figures and the reference ones, and the report's charts.
+* `feedback.py`: each student's page, `feedback/<student>/<assignment>/<notebook>.html`.
+* `class_report.py`: the instructors' `reports/<assignment>/index.html`.
 """

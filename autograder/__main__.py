@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.class_report import rebuild_all
 from autograder.grade_class import Options, main_grade
 from autograder.gradescope import build_bundle
 from autograder.sandbox import Limits
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--processes", type=int, default=defaults.processes, help="processes per submission")
     grade.add_argument("--file-size", type=float, default=defaults.file_bytes / 2**20, help="MiB per file written")
     grade.add_argument("--output-size", type=int, default=defaults.output_bytes, help="characters of output kept per cell")
+    grade.add_argument("--no-pages", action="store_true", help="skip the feedback pages and the class report")
     shown = grade.add_mutually_exclusive_group()
     shown.add_argument("--quiet", action="store_true", help="print nothing but errors")
     shown.add_argument("--json", action="store_true", help="print one JSON object per event, for scripts")
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     bundle = commands.add_parser("gradescope", help="build ASSIGNMENT_gradescope.zip, an autograder to upload to Gradescope")
     bundle.add_argument("assignment")
     bundle.add_argument("--out", type=Path, default=Path("."), help="folder to write the zip in")
+
+    pages = commands.add_parser("pages", help="rebuild the feedback pages and the class report without grading")
+    pages.add_argument("assignment")
 
     scores = commands.add_parser("scores", help="print each student's score per question from the gradebook")
     scores.add_argument("assignment")
@@ -50,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (course / "source" / args.assignment).is_dir():
         print(f"error: no source/{args.assignment}/ here: run this from the course root", file=sys.stderr)
         return 2
+    if args.command == "pages":
+        rebuild_all(course, args.assignment)
+        print(f"feedback/*/{args.assignment}/ and reports/{args.assignment}/index.html rebuilt")
+        return 0
     if args.command == "gradescope":
         print(build_bundle(course, args.assignment, args.out))
         return 0
@@ -62,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             file_bytes=int(args.file_size * 2**20),
             output_bytes=args.output_size,
         )
-        options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox, limits)
+        options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox,
+                          not args.no_pages, limits)
         mode = "quiet" if args.quiet else "json" if args.json else "auto"
         status = main_grade(course, options, mode)
         if status == 0 and mode == "auto":

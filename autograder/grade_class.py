@@ -20,7 +20,9 @@ from pathlib import Path
 
 from autograder import record, sandbox
 from autograder.assignment import Assignment
+from autograder.class_report import write_class_report
 from autograder.engine import Graded, grade_submission, start_kernel, ungradable
+from autograder.feedback import write_feedback
 from autograder.kernel import AGENT_SOURCE, Kernel
 from autograder.progress import Progress
 from autograder.sandbox import Limits
@@ -33,6 +35,7 @@ class Options:
     workers: int = os.cpu_count() or 1
     force: bool = False
     sandboxed: bool = True
+    pages: bool = True  # write each student's feedback page and the class report
     limits: Limits = Limits()
 
 
@@ -150,13 +153,26 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
                     record.record(course, assignment, graded, db_url, digest)
                     graded_all.append(graded)
                     progress.graded(graded)
+                    if options.pages:
+                        _write_page(course, options.assignment, student, progress)
         except KeyboardInterrupt:
             for future in pending:
                 future.cancel()
             progress.say("interrupted: the submissions graded so far are recorded; run again to finish the class")
             raise
     progress.summary(graded_all)
+    if options.pages:
+        report = write_class_report(course, options.assignment)
+        progress.say(f"feedback pages in feedback/*/{options.assignment}/, class report in {report.relative_to(course)}")
     return graded_all
+
+
+def _write_page(course: Path, assignment: str, student: str, progress: Progress) -> None:
+    """A feedback page that cannot be written is reported, and never stops the grading."""
+    try:
+        write_feedback(course, assignment, student)
+    except Exception as error:
+        progress.say(f"warning: no feedback page for {student} ({type(error).__name__}: {error})")
 
 
 def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> int:
