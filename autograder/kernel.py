@@ -66,10 +66,10 @@ class Kernel:
         ]
         if sandboxed:
             command = sandbox.command(workdir, self._ipc, kernel_args, fonts, jax_cache, prime)
-            self._process = sandbox.start(command, limits)
+            self._process, self._cgroup = sandbox.start(command, limits)
         else:
             env = sandbox.unsandboxed_env(workdir, jax_cache, prime)
-            self._process = sandbox.start(sandbox.unsandboxed_command(kernel_args), limits, env=env)
+            self._process, self._cgroup = sandbox.start(sandbox.unsandboxed_command(kernel_args), limits, env=env)
         self._context = zmq.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, limits.reply_bytes)
         self._client = BlockingKernelClient(context=self._context)
@@ -108,7 +108,7 @@ class Kernel:
         try:
             self._client.stop_channels()
         finally:
-            sandbox.stop(self._process)
+            sandbox.stop(self._process, self._cgroup)
             self._context.destroy(linger=0)
             shutil.rmtree(self._ipc, ignore_errors=True)
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -132,6 +132,8 @@ class Kernel:
             except queue.Empty:
                 if not self.alive():
                     raise KernelDied("the kernel died") from None
+                continue
+            except ValueError:  # a message that is not what the protocol sends: ignore it
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg["content"]
@@ -180,6 +182,8 @@ class Kernel:
             except queue.Empty:
                 if not self.alive():
                     raise KernelDied("the kernel died while running the cell") from None
+                continue
+            except ValueError:  # a message that is not what the protocol sends: ignore it
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue

@@ -43,7 +43,7 @@ def read_submission(raw: bytes) -> NotebookNode:
 def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     """The release notebook with the student's answers and extra cells, ready to run."""
     answer_ids = assignment.answer_ids
-    release_ids = {cell_meta(c).get("grade_id") for c in assignment.release.cells}
+    release_ids = {cell_meta(c).get("grade_id") for c in assignment.release.cells} - {None}
     release_types = {cell_meta(c).get("grade_id"): c.cell_type for c in assignment.release.cells}
     answers: dict[str, NotebookNode] = {}
     extras: dict[str | None, list[NotebookNode]] = defaultdict(list)

@@ -14,6 +14,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,14 +190,34 @@ def _limited(cmd: list[str], limits: Limits) -> list[str]:
         f"--fsize={limits.file_bytes}",
         "--core=0",
     ]
-    if os.getuid() != 0:  # root ignores RLIMIT_NPROC; its sandboxes rely on the PID namespace
+    if os.getuid() != 0:  # root ignores RLIMIT_NPROC: a root grader uses a pids cgroup instead
         args.append(f"--nproc={limits.processes}")
     return [*args, "--", *cmd]
 
 
-def start(cmd: list[str], limits: Limits, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        _limited(cmd, limits),
+PIDS_CGROUPS = Path("/sys/fs/cgroup/pids")  # cgroup v1's pids controller, where the machine has one
+
+
+def _pids_cgroup(limit: int) -> Path | None:
+    """A pids cgroup capping the sandbox's processes, for a root grader (root ignores RLIMIT_NPROC)."""
+    if os.getuid() != 0 or not (PIDS_CGROUPS / "cgroup.procs").is_file():
+        return None
+    try:
+        group = Path(tempfile.mkdtemp(prefix="autograder-", dir=PIDS_CGROUPS))
+        (group / "pids.max").write_text(str(limit))
+    except OSError:
+        return None
+    return group
+
+
+def start(cmd: list[str], limits: Limits, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path | None]:
+    """Start `cmd` under the limits; the pids cgroup it runs in, if any, is returned with it."""
+    group = _pids_cgroup(limits.processes)
+    cmd = _limited(cmd, limits)
+    if group is not None:  # join the cgroup before exec, so that every descendant is counted
+        cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *cmd]
+    process = subprocess.Popen(
+        cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -203,9 +225,10 @@ def start(cmd: list[str], limits: Limits, env: dict[str, str] | None = None) -> 
         env=env if env is not None else {"PATH": "/usr/bin:/bin"},
         close_fds=True,
     )
+    return process, group
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, group: Path | None = None) -> None:
     """End the sandbox and everything in it: its PID namespace dies with bwrap's first process."""
     if process.poll() is None:
         try:
@@ -217,3 +240,12 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
+    if group is not None:
+        for _ in range(50):
+            try:
+                for pid in (group / "cgroup.procs").read_text().split():
+                    os.kill(int(pid), signal.SIGKILL)
+                group.rmdir()
+                return
+            except (OSError, ValueError):
+                time.sleep(0.1)

@@ -26,7 +26,7 @@ SECRETS = (
     "gradient_tuple.md",
 )
 # Arguments of processes a submission tries to leave running; none may exist after grading.
-LINGERING = ("987654", "987653", "987652")
+LINGERING = ("987654", "987653", "987652", "987651")
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,30 @@ def delete_given_and_test_cells(nb):
 
 def delete_answer_cell(nb):
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "least_squares"]
+    return nb
+
+
+PROCESS_BOMB = """
+import subprocess
+started = []
+try:
+    for _ in range(5000):
+        started.append(subprocess.Popen(['sleep', '987651']))
+except OSError as error:
+    print('stopped after', len(started), 'processes:', type(error).__name__)
+"""
+
+
+def process_bomb_at_the_end(nb):
+    nb.cells.append(nbformat.v4.new_code_cell(PROCESS_BOMB))
+    return nb
+
+
+def scratch_cells(nb):
+    """Add cells of one's own: a helper the answer below uses, and a markdown note."""
+    index = nb.cells.index(_cells(nb, "x2")[0])
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell("def pair_for(total):\n    return (0.0, total ** 0.5)"))
+    nb.cells.insert(index + 2, nbformat.v4.new_markdown_cell("My own notes."))
     return nb
 
 
@@ -189,6 +213,8 @@ HOSTILE = [
              "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"}),
     Hostile("leaves_processes_behind", "starts daemons meant to outlive the grading",
             {"x2_25": LEAVE_PROCESSES + "\nbeta_25 = (3.0, 4.0)"}),
+    Hostile("process_bomb", "starts processes until something stops it, in a cell of its own at the end",
+            mutate=process_bomb_at_the_end),
     Hostile("huge_return_value", "least_squares returns ten million numbers",
             {"least_squares": "def least_squares(x, y):\n    return jnp.zeros(10_000_000)\n"
              "beta_0, beta_1 = 2.0, 3.0"},
@@ -198,6 +224,8 @@ HOSTILE = [
     Hostile("deletes_given_and_test_cells", "deletes the data cell and two test cells", mutate=delete_given_and_test_cells),
     Hostile("deletes_an_answer_cell", "deletes the least_squares answer cell", mutate=delete_answer_cell,
             lost={"least_squares": 0, "plot_fit": 1}),
+    Hostile("scratch_cells", "adds a cell of its own whose helper the next answer uses",
+            {"x2_25": "beta_25 = pair_for(25)"}, mutate=scratch_cells),
     Hostile("foreign_kernelspec", "claims to be an R notebook", mutate=foreign_kernelspec),
     Hostile("fake_test_cells", "adds a test cell of its own worth 1000 points", mutate=fake_test_cells),
     Hostile("hardcoded_answers", "types in rounded numbers instead of computing them",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -106,6 +107,13 @@ def test_no_process_of_a_submission_outlives_the_run(graded_class):
     for marker in LINGERING:
         assert marker not in processes
     assert "ipykernel_launcher -f /tmp/ipc-" not in processes
+
+
+def test_a_process_bomb_hits_the_process_limit(graded_class):
+    course, _ = graded_class
+    notebook = (course / "autograded" / "process_bomb" / "intro_ml" / "intro_ml.ipynb").read_text()
+    found = re.search(r"stopped after (\d+) processes", notebook)
+    assert found and int(found.group(1)) < 256
 
 
 def test_fake_results_and_gradebooks_go_nowhere(graded_class):
