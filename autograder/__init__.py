@@ -1,7 +1,10 @@
 """The checks of the course's assignments and the machinery that runs them.
 
-One grading, in the order it happens:
+One grading by the isolated grader (`python -m autograder grade`), in the order it happens:
 
+* `assignment.py`: what the grader knows of an assignment (release cells, questions, points).
+* `restore.py`: the submission read strictly, its locked cells restored from the release.
+* `sandbox.py`, `kernel.py`: a fresh kernel in a bubblewrap sandbox, spoken to over IPC sockets.
 * `kernel_agent.py`: the only grader code inside the student's kernel; records figures, answers
   requests with plain data.
 * `student.py`: the narrow interface through which checks see a student; `plain.py` decodes what
@@ -9,7 +12,11 @@ One grading, in the order it happens:
 * `checks/test_<grade id>.py`: the hidden checks, one pytest module per question, comparing the
   student with `solutions/` using `compare.py` and `plots.py`.
 * `runner.py`: runs one question's checks and turns the outcome into points and feedback.
-* `in_notebook.py`: the hidden part of each notebook test cell, for plain `nbgrader autograde`.
+* `engine.py`: grades one submission, cell by cell; `record.py` writes gradebook and results.
+* `grade_class.py`, `progress.py`: a whole class in parallel workers, and what the person waiting sees.
+
+Under plain `nbgrader autograde`, `in_notebook.py` is the hidden part of each test cell: the same
+checks, run inside the student's kernel. `gradescope.py` packs the same engine for Gradescope.
 
 After grading, for people to read (`class_report.rebuild_all` rebuilds them all without grading again):
 

@@ -436,5 +436,5 @@ def install():
 
 sys.modules.setdefault("_grading_agent", types.ModuleType("_grading_agent"))
 _module = sys.modules["_grading_agent"]
-for _name in ("install", "warm_up", "value", "call", "figures", "to_plain", "MAX_NUMBERS"):
+for _name in ("install", "warm_up", "value", "call", "figures"):
     setattr(_module, _name, globals()[_name])
