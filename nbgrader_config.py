@@ -1,8 +1,14 @@
 """nbgrader's configuration for this course; run nbgrader's commands from this directory."""
 
+import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
+
+# nbgrader creates the gradebook by running `alembic`, found on PATH: let `.venv/bin/nbgrader` work
+# without the environment being activated.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 COURSE = Path(__file__).resolve().parent
 
