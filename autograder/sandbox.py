@@ -29,7 +29,7 @@ class Limits:
     cell_seconds: float = 60.0
     submission_seconds: float = 600.0
     memory_bytes: int = 4 << 30
-    processes: int = 256
+    processes: int = 512  # processes and threads: JAX alone starts a few dozen threads
     file_bytes: int = 64 << 20
     output_bytes: int = 100_000  # text kept per cell in the graded notebook
     reply_bytes: int = 8 << 20  # largest message the grader accepts from a kernel

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder.sandbox import Limits
 from conftest import make_course
 from hostile import HOSTILE, LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
@@ -113,7 +114,7 @@ def test_a_process_bomb_hits_the_process_limit(graded_class):
     course, _ = graded_class
     notebook = (course / "autograded" / "process_bomb" / "intro_ml" / "intro_ml.ipynb").read_text()
     found = re.search(r"stopped after (\d+) processes", notebook)
-    assert found and int(found.group(1)) < 256
+    assert found and int(found.group(1)) < Limits().processes
 
 
 def test_fake_results_and_gradebooks_go_nowhere(graded_class):
