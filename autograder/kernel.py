@@ -121,22 +121,26 @@ class Kernel:
 
     # ------------------------------------------------------------ messages
 
-    def _shell_reply(self, msg_id: str, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
+    def _reply_to(self, msg_id: str, get, deadline: float, died: str) -> dict | None:
+        """The next message answering `msg_id` from the channel `get` reads, or None at the deadline."""
+        while (remaining := deadline - time.monotonic()) > 0:
             try:
-                msg = self._client.get_shell_msg(timeout=min(remaining, 0.5))
+                msg = get(timeout=min(remaining, 0.5))
             except queue.Empty:
                 if not self.alive():
-                    raise KernelDied("the kernel died") from None
+                    raise KernelDied(died) from None
                 continue
             except ValueError:  # a message that is not what the protocol sends: ignore it
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                return msg["content"]
+                return msg
+        return None
+
+    def _shell_reply(self, msg_id: str, timeout: float) -> dict:
+        msg = self._reply_to(msg_id, self._client.get_shell_msg, time.monotonic() + timeout, "the kernel died")
+        if msg is None:
+            raise TimeoutError
+        return msg["content"]
 
     def interrupt(self) -> bool:
         """Interrupt the running code; whether the kernel came back within a few seconds."""
@@ -169,24 +173,14 @@ class Kernel:
         deadline = time.monotonic() + timeout
         kept = 0
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            msg = self._reply_to(msg_id, self._client.get_iopub_msg, deadline, "the kernel died while running the cell")
+            if msg is None:
                 result.status = "timeout"
                 result.error = f"the cell ran for more than {timeout:g} s and was stopped"
                 if not self.interrupt():
                     self.close_quietly()
                     raise KernelDied(result.error + "; the kernel did not respond to the interrupt")
                 return result
-            try:
-                msg = self._client.get_iopub_msg(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                if not self.alive():
-                    raise KernelDied("the kernel died while running the cell") from None
-                continue
-            except ValueError:  # a message that is not what the protocol sends: ignore it
-                continue
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
             kind, content = msg["msg_type"], msg["content"]
             if kind == "status" and content.get("execution_state") == "idle":
                 break
