@@ -12,6 +12,7 @@ gave every student the same score on every question.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -140,8 +141,6 @@ def main() -> None:
         kit_time, kit_peak, _ = run(
             [sys.executable, "-m", "autograder", "grade", "intro_ml", "--quiet", f"--workers={args.workers}",
              f"--cell-timeout={CELL_TIMEOUT}"], courses["kit"])
-
-        import json
 
         kit_each = [json.loads((courses["kit"] / "autograded" / s / "intro_ml" / "results.json").read_text())
                     ["extra_data"]["seconds"] for s in students]
