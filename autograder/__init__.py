@@ -5,6 +5,8 @@ One grading by the isolated grader (`python -m autograder grade`), in the order 
 * `assignment.py`: what the grader knows of an assignment (release cells, questions, points).
 * `restore.py`: the submission read strictly, its locked cells restored from the release.
 * `sandbox.py`, `kernel.py`: a fresh kernel in a bubblewrap sandbox, spoken to over IPC sockets.
+* `warm_sandbox.py`, `kernel_forker.py`: a long-lived sandbox that forks each submission's kernel
+  from a process with everything imported, and wipes what the last one left.
 * `kernel_agent.py`: the only grader code inside the student's kernel; records figures, answers
   requests with plain data.
 * `student.py`: the narrow interface through which checks see a student; `plain.py` decodes what
@@ -25,3 +27,10 @@ After grading, for people to read (`class_report.rebuild_all` rebuilds them all 
 * `feedback.py`: each student's page, `feedback/<student>/<assignment>/<notebook>.html`.
 * `class_report.py`: the instructors' `reports/<assignment>/index.html`.
 """
+
+import sys
+
+# jsonschema imports rfc3987_syntax, when it is installed, to validate IRIs; building its grammar
+# costs two seconds of CPU in every process that reads a notebook. No notebook schema has an IRI,
+# so the grader's processes go without it.
+sys.modules.setdefault("rfc3987_syntax", None)

@@ -9,20 +9,19 @@ Every way a submission can fail has a name and a message; none of them stops the
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader import utils as nbgrader_utils
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.kernel import Kernel, KernelDied, RemoteStudent
 from autograder.restore import Ungradable, read_submission, restore
 from autograder.runner import report, run_checks
 from autograder.sandbox import Limits
+from autograder.warm_sandbox import WarmSandbox
 
 
 @dataclass
@@ -45,7 +44,6 @@ class Graded:
     student: str
     tests: list[TestOutcome]
     notebook: NotebookNode | None  # the notebook as it ran, with outputs; None if it could not run
-    manual: dict[str, float | None] = field(default_factory=dict)  # grade id -> 0 if unanswered, else None
     problem: str = ""  # why some or all of the submission could not be graded
     seconds: float = 0.0
     figures: dict[str, list] = field(default_factory=dict)  # grade id -> plain data of what it drew
@@ -58,7 +56,7 @@ class Graded:
 def ungradable(assignment: Assignment, student: str, reason: str) -> Graded:
     """Zero for every question, each saying why: what `results.json` holds for a non-notebook."""
     tests = [TestOutcome(q.test_id, 0.0, q.points, f"Not graded: {reason}.") for q in assignment.questions]
-    return Graded(student, tests, None, {grade_id: 0.0 for grade_id in assignment.manual}, reason)
+    return Graded(student, tests, None, reason)
 
 
 def start_kernel(
@@ -68,13 +66,14 @@ def start_kernel(
     fonts: Path | None = None,
     jax_cache: Path | None = None,
     prime: bool = False,
+    warm: WarmSandbox | None = None,
 ) -> Kernel:
     """A fresh kernel with an empty private working directory, warmed up and waiting for a notebook.
 
-    With `prime`, the kernel may write JAX's compilation cache: only for the grader's own warm-up.
+    With `warm`, it is forked in that sandbox; with `prime`, it may write JAX's compilation cache
+    (only for the grader's own warm-up).
     """
-    workdir = Path(tempfile.mkdtemp(prefix="submission-"))
-    kernel = Kernel(workdir, limits, sandboxed=sandboxed, fonts=fonts, jax_cache=jax_cache, prime=prime)
+    kernel = Kernel(limits, sandboxed=sandboxed, fonts=fonts, jax_cache=jax_cache, prime=prime, warm=warm)
     try:
         kernel.warm_up(assignment.given_code)
     except BaseException:
@@ -168,14 +167,8 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                 question.test_id, 0.0, question.points, f"{question.grade_id}: 0 / {question.points:g} points\n"
                 f"  Not graded: {reason}."
             )
-    manual = {}
-    for cell in notebook.cells:
-        meta = cell_meta(cell)
-        if meta.get("grade_id") in assignment.manual:
-            score, _ = nbgrader_utils.determine_grade(cell)
-            manual[meta["grade_id"]] = score
     tests = [outcomes[q.test_id] for q in assignment.questions]
-    return Graded(student, tests, notebook, manual, problem, figures=student_view.drawn)
+    return Graded(student, tests, notebook, problem, figures=student_view.drawn)
 
 
 def _check(question, ran, student_view) -> TestOutcome:

@@ -7,24 +7,22 @@ grading never races on the gradebook and an interrupted run loses at most the su
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
-import signal
 import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
-from multiprocessing.util import Finalize
 from pathlib import Path
 
-from autograder import record, sandbox
+from autograder import record, sandbox, worker
 from autograder.assignment import Assignment
 from autograder.class_report import write_class_report
 from autograder.engine import Graded, grade_submission, start_kernel, ungradable
 from autograder.feedback import write_feedback
-from autograder.kernel import AGENT_SOURCE, Kernel
+from autograder.kernel import AGENT_SOURCE
 from autograder.progress import Progress
+from autograder.runner import CHECKS
 from autograder.sandbox import Limits
 
 
@@ -49,68 +47,29 @@ def submissions(course: Path, assignment: str, students: tuple[str, ...]) -> lis
     return [(student, course / "submitted" / student / assignment) for student in found]
 
 
-_worker: dict = {}
+def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cache: Path, progress: Progress) -> None:
+    """Grade the instructor's own solution first, in a kernel allowed to fill JAX's compilation cache.
 
-
-def prime_jax_cache(assignment: Assignment, options: Options, cache: Path) -> None:
-    """Fill JAX's compilation cache once, from a kernel of the grader's that runs no student code.
-
-    Every student kernel then reads the compiled computations instead of compiling them again,
-    which is most of what a notebook's first run of JAX costs.
+    That kernel runs no student code: the source notebook and the checks, on the notebook's shapes
+    and on every hidden input. Student kernels then read those compiled computations instead of
+    compiling them again, which is most of what JAX costs a notebook's first run. It is also a
+    check of the rubric: a solution that does not earn every point is reported before grading.
     """
-    marker = cache / ("primed-" + hashlib.sha256(
-        (AGENT_SOURCE + "\n".join(assignment.given_code)).encode()).hexdigest()[:16])
+    sources = [AGENT_SOURCE, (course / "source" / assignment.name / assignment.notebook).read_text(),
+               *(path.read_text() for path in sorted(CHECKS.glob("test_*.py")))]
+    marker = cache / ("primed-" + hashlib.sha256("\n".join(sources).encode()).hexdigest()[:16])
     if marker.exists():
         return
-    cache.mkdir(parents=True, exist_ok=True)
+    sandbox.use_jax_cache_here(cache)  # the reference's compilations too
     kernel = start_kernel(assignment, options.limits, options.sandboxed, sandbox.font_cache(), cache, prime=True)
-    kernel.close()
+    solution = grade_submission(assignment, "the source notebook", course / "source" / assignment.name,
+                                options.limits, options.sandboxed, kernel=kernel, jax_cache=cache)
+    if solution.score < assignment.autograded_points:
+        lost = ", ".join(f"{t.test_id} {t.score:g}/{t.max_score:g}" for t in solution.tests if t.status != "passed")
+        progress.say(f"warning: the source notebook's own solution does not earn every point ({lost}); "
+                     "check the solution cells and autograder/checks/ before trusting these grades")
+        return
     marker.touch()
-
-
-def _start_worker(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cache: str) -> None:
-    """Load what every grading in this worker needs, once; die with the main process.
-
-    Each worker keeps one spare kernel starting in the background (sandboxed, JAX and matplotlib
-    imported, the first compilations done), so that the next submission does not wait for it.
-    """
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
-    import solutions.intro_ml  # noqa: F401 (JAX and the reference, imported once per worker)
-
-    _worker.update(
-        assignment=Assignment.load(Path(course), assignment),
-        limits=limits,
-        sandboxed=sandboxed,
-        fonts=sandbox.font_cache(),
-        jax_cache=Path(jax_cache),
-        starter=ThreadPoolExecutor(1),
-    )
-    _worker["spare"] = _worker["starter"].submit(_new_kernel)
-    Finalize(None, _close_spare, exitpriority=10)
-
-
-def _new_kernel() -> Kernel:
-    return start_kernel(_worker["assignment"], _worker["limits"], _worker["sandboxed"], _worker["fonts"],
-                        _worker["jax_cache"])
-
-
-def _close_spare() -> None:
-    try:
-        _worker.pop("spare").result(timeout=120).close()
-    except Exception:
-        pass
-
-
-def _grade(student: str, submission_dir: str) -> Graded:
-    try:
-        kernel = _worker.pop("spare").result()
-    except Exception:
-        kernel = None  # grade_submission starts one itself, and says so if it cannot
-    _worker["spare"] = _worker["starter"].submit(_new_kernel)
-    return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
-                            _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
 
 
 def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> list[Graded]:
@@ -135,11 +94,11 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     workers = max(1, min(options.workers, len(todo)))
     progress.start(len(todo), workers, options.sandboxed)
     jax_cache = sandbox.default_jax_cache()
-    prime_jax_cache(assignment, options, jax_cache)
+    prime_jax_cache(course, assignment, options, jax_cache, progress)
     context = get_context("spawn")
     initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache))
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs) as pool:
-        pending = {pool.submit(_grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
+        pending = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

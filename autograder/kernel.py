@@ -22,6 +22,7 @@ from autograder import sandbox
 from autograder.plain import BadReply, Figure, parse_reply
 from autograder.sandbox import Limits
 from autograder.student import encode_args, figures_of, value_of
+from autograder.warm_sandbox import WarmSandbox
 
 AGENT_SOURCE = (Path(__file__).resolve().parent / "kernel_agent.py").read_text()
 AGENT = "__import__('sys').modules['_grading_agent']"
@@ -42,34 +43,61 @@ class Executed:
     wrote_stderr: bool = False
 
 
+class FreshKernelProcess:
+    """A kernel started as a new process of its own (sandboxed unless told otherwise)."""
+
+    def __init__(self, workdir: Path, ipc: Path, argv: list[str], limits: Limits, sandboxed: bool,
+                 fonts: Path | None, jax_cache: Path | None, prime: bool):
+        self._workdir, self._ipc = workdir, ipc
+        kernel_args = ["-m", "ipykernel_launcher", *argv]
+        if sandboxed:
+            command = sandbox.command(workdir, ipc, kernel_args, fonts, jax_cache, prime)
+            self._process, self._cgroup = sandbox.start(command, limits)
+        else:
+            env = sandbox.unsandboxed_env(workdir, jax_cache, prime)
+            self._process, self._cgroup = sandbox.start(sandbox.unsandboxed_command(kernel_args), limits, env=env)
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the kernel and everything it started, and remove its sockets and working directory."""
+        sandbox.stop(self._process, self._cgroup)
+        shutil.rmtree(self._ipc, ignore_errors=True)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"]
+
+
 class Kernel:
-    """One fresh IPython kernel, sandboxed unless told otherwise, for one submission."""
+    """One fresh IPython kernel for one submission: forked in a warm sandbox, or a process of its own.
+
+    `workdir` is the kernel's working directory, where the grader puts the student's notebook.
+    """
 
     def __init__(
         self,
-        workdir: Path,
         limits: Limits,
         sandboxed: bool = True,
         fonts: Path | None = None,
         jax_cache: Path | None = None,
         prime: bool = False,
+        warm: WarmSandbox | None = None,
     ):
         self.limits = limits
-        self.workdir = workdir
-        self._ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
-        connection = self._ipc / "kernel.json"
-        write_connection_file(str(connection), transport="ipc", ip=str(self._ipc / "k"))
-        kernel_args = [
-            "-m", "ipykernel_launcher", "-f", str(connection),
-            "--HistoryManager.hist_file=:memory:",
-            "--IPKernelApp.log_level=CRITICAL",
-        ]
-        if sandboxed:
-            command = sandbox.command(workdir, self._ipc, kernel_args, fonts, jax_cache, prime)
-            self._process, self._cgroup = sandbox.start(command, limits)
+        if warm is not None:
+            self.workdir = warm.workdir
+            connection, sockets = warm.connection_file()
+            write_connection_file(str(connection), transport="ipc", ip=sockets)
+            self._process = warm.fork(["-f", str(connection), *KERNEL_ARGS])
         else:
-            env = sandbox.unsandboxed_env(workdir, jax_cache, prime)
-            self._process, self._cgroup = sandbox.start(sandbox.unsandboxed_command(kernel_args), limits, env=env)
+            self.workdir = Path(tempfile.mkdtemp(prefix="submission-"))
+            ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
+            connection = ipc / "kernel.json"
+            write_connection_file(str(connection), transport="ipc", ip=str(ipc / "k"))
+            self._process = FreshKernelProcess(self.workdir, ipc, ["-f", str(connection), *KERNEL_ARGS], limits,
+                                               sandboxed, fonts, jax_cache, prime)
         self._context = zmq.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, limits.reply_bytes)
         self._client = BlockingKernelClient(context=self._context)
@@ -88,7 +116,7 @@ class Kernel:
     # ------------------------------------------------------------ life cycle
 
     def alive(self) -> bool:
-        return self._process.poll() is None
+        return self._process.alive()
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -104,14 +132,12 @@ class Kernel:
         raise KernelDied("the kernel did not start in time")
 
     def close(self) -> None:
-        """Stop the kernel and everything it started, and remove its sockets and working directory."""
+        """Stop the kernel and everything it started, and remove what it wrote."""
         try:
             self._client.stop_channels()
         finally:
-            sandbox.stop(self._process, self._cgroup)
+            self._process.stop()
             self._context.destroy(linger=0)
-            shutil.rmtree(self._ipc, ignore_errors=True)
-            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Kernel:
         return self

@@ -19,10 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
+from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
-from autograder.assignment import Assignment
+from autograder.assignment import Assignment, cell_meta
 from autograder.engine import Graded
 
 RESULTS = "results.json"
@@ -87,6 +88,16 @@ def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, di
     _record_files(course, assignment, graded, digest)
 
 
+def manual_scores(assignment: Assignment, graded: Graded) -> dict[str, float | None]:
+    """Each hand-graded answer's automatic score, as nbgrader gives it: 0 if left as released, else None."""
+    scores = {grade_id: 0.0 for grade_id in assignment.manual}
+    for cell in graded.notebook.cells if graded.notebook is not None else []:
+        grade_id = cell_meta(cell).get("grade_id")
+        if grade_id in assignment.manual:
+            scores[grade_id], _ = nbgrader_utils.determine_grade(cell)
+    return scores
+
+
 def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str) -> None:
     with Gradebook(db_url) as gradebook, warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips a harmless SQLAlchemy autoflush warning
@@ -96,12 +107,13 @@ def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str) -> No
             assignment.name, graded.student, timestamp=datetime.now(timezone.utc).isoformat()
         )
         notebook = assignment.notebook.removesuffix(".ipynb")
-        scores = {test.test_id: test.score for test in graded.tests} | graded.manual
+        manual = manual_scores(assignment, graded)
+        scores = {test.test_id: test.score for test in graded.tests} | manual
         for grade_id, score in scores.items():
             grade = gradebook.find_grade(grade_id, notebook, assignment.name, graded.student)
             grade.auto_score = score
             grade.needs_manual_grade = grade.manual_score is not None or score is None
-        for grade_id, score in graded.manual.items():
+        for grade_id, score in manual.items():
             comment = gradebook.find_comment(grade_id, notebook, assignment.name, graded.student)
             comment.auto_comment = "No response." if score == 0 else None
         gradebook.db.commit()

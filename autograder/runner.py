@@ -1,4 +1,4 @@
-"""Running the checks of one question against one student, with pytest, and saying what happened.
+"""Running the checks of one question against one student, and saying what happened.
 
 Both grading paths end here: a test cell of the notebook (plain nbgrader) and the isolated grader
 call `run_checks(grade_id, student)` and get one `CheckResult` per test of `checks/test_<grade id>.py`.
@@ -7,11 +7,13 @@ call `run_checks(grade_id, student)` and get one `CheckResult` per test of `chec
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
+import inspect
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from autograder.compare import Wrong
 from autograder.plain import BadReply
@@ -44,62 +46,54 @@ def message_for(error: BaseException) -> str:
     return f"The check could not be completed ({type(error).__name__}: {str(error)[:300]})."
 
 
-class _CollectResults:
-    """A pytest plugin that hands the student to every check and records each check's outcome."""
+@dataclass(frozen=True)
+class Check:
+    name: str
+    rubric: str
+    points: float
+    function: Callable[[Student], object]
 
-    def __init__(self, student: Student):
-        self._student = student
-        self.results: list[CheckResult] = []
-        self.collection_errors: list[str] = []
 
-    @pytest.fixture
-    def student(self) -> Student:
-        return self._student
+@functools.cache
+def checks_of(grade_id: str) -> tuple[Check, ...]:
+    """The tests of `checks/test_<grade_id>.py`, in the order they are written; loaded once per process.
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
-        failed_setup = call.when == "setup" and report.failed
-        if call.when != "call" and not failed_setup:
-            return
-        marker = item.get_closest_marker("points")
-        points = float(marker.args[0]) if marker else 0.0
-        rubric = (item.function.__doc__ or item.name).strip().splitlines()[0]
-        if report.passed:
-            self.results.append(CheckResult(item.name, rubric, points, points))
-        else:
-            error = call.excinfo.value if call.excinfo else RuntimeError("failed")
-            self.results.append(CheckResult(item.name, rubric, points, 0.0, message_for(error)))
-
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.collection_errors.append(str(report.longrepr)[-500:])
+    The modules are written for pytest (`@pytest.mark.points(n)`, a `student` argument), and run
+    here directly: starting pytest for every question of every submission cost more than the
+    checks themselves. Anything beyond that subset of pytest is refused, not silently ignored.
+    """
+    if not (CHECKS / f"test_{grade_id}.py").is_file():
+        raise FileNotFoundError(f"no checks for {grade_id!r}: test_{grade_id}.py is missing")
+    module = importlib.import_module(f"autograder.checks.test_{grade_id}")
+    checks = []
+    for name, function in vars(module).items():
+        if not (name.startswith("test_") and inspect.isfunction(function)):
+            continue
+        marks = getattr(function, "pytestmark", [])
+        points = [mark.args[0] for mark in marks if mark.name == "points"]
+        if len(points) != 1 or len(marks) != 1:
+            raise RuntimeError(f"{module.__name__}.{name} needs exactly one mark, @pytest.mark.points(n)")
+        if list(inspect.signature(function).parameters) != ["student"]:
+            raise RuntimeError(f"{module.__name__}.{name} must take exactly one argument, `student`")
+        rubric = (function.__doc__ or name).strip().splitlines()[0]
+        checks.append(Check(name, rubric, float(points[0]), function))
+    if not checks:
+        raise RuntimeError(f"{module.__name__} has no checks")
+    return tuple(checks)
 
 
 def run_checks(grade_id: str, student: Student) -> list[CheckResult]:
-    """Run `checks/test_<grade_id>.py` against the student; pytest's own output is swallowed."""
-    module = CHECKS / f"test_{grade_id}.py"
-    if not module.is_file():
-        raise FileNotFoundError(f"no checks for {grade_id!r}: {module.name} is missing")
-    plugin = _CollectResults(student)
-    args = [
-        str(module),
-        "-c", str(CHECKS / "pytest.ini"),
-        "--rootdir", str(CHECKS),
-        "-p", "no:cacheprovider",
-        # these plugins collect garbage several times per run: seconds with JAX's heap, for nothing here
-        "-p", "no:unraisableexception",
-        "-p", "no:threadexception",
-        "-p", "no:faulthandler",
-        "--capture=sys",  # what student code prints during a check stays out of the report
-        "-q",
-    ]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        pytest.main(args, plugins=[plugin])
-    if plugin.collection_errors or not plugin.results:
-        raise RuntimeError(f"the checks of {grade_id!r} could not run: {' '.join(plugin.collection_errors)}")
-    return plugin.results
+    """Run every check of one question against the student; what they print is swallowed."""
+    results = []
+    for check in checks_of(grade_id):
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                check.function(student)
+        except Exception as error:
+            results.append(CheckResult(check.name, check.rubric, check.points, 0.0, message_for(error)))
+        else:
+            results.append(CheckResult(check.name, check.rubric, check.points, check.points))
+    return results
 
 
 def report(grade_id: str, results: list[CheckResult]) -> str:

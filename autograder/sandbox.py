@@ -112,10 +112,20 @@ def jax_cache_env(cache: Path | None, writable: bool) -> dict[str, str]:
 
 
 def default_jax_cache() -> Path:
-    import jax
+    from importlib.metadata import version
 
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "intro_ml_autograder" / f"jax-{jax.__version__}"
+    return root / "intro_ml_autograder" / f"jax-{version('jax')}"
+
+
+def use_jax_cache_here(cache: Path) -> None:
+    """Let this grader process (it runs no student code) read and fill JAX's compilation cache."""
+    import jax
+
+    cache.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(cache))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
 def command(
@@ -210,16 +220,21 @@ def _pids_cgroup(limit: int) -> Path | None:
     return group
 
 
-def start(cmd: list[str], limits: Limits, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path | None]:
-    """Start `cmd` under the limits; the pids cgroup it runs in, if any, is returned with it."""
+def start(
+    cmd: list[str], limits: Limits, env: dict[str, str] | None = None, pipes: bool = False
+) -> tuple[subprocess.Popen, Path | None]:
+    """Start `cmd` under the limits; the pids cgroup it runs in, if any, is returned with it.
+
+    With `pipes`, the process's stdin and stdout are pipes to the caller (a forker's commands).
+    """
     group = _pids_cgroup(limits.processes)
     cmd = _limited(cmd, limits)
     if group is not None:  # join the cgroup before exec, so that every descendant is counted
         cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *cmd]
     process = subprocess.Popen(
         cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if pipes else subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # one process group to signal at the end, whatever the sandbox does
         env=env if env is not None else {"PATH": "/usr/bin:/bin"},

@@ -3,10 +3,16 @@
     .venv/bin/python benchmarks/grade_speed.py --copies 24 [--mixed]
 
 Makes a class of N copies of a correct submission (with --mixed: plus a few common mistakes and one
-notebook that hangs), grades it in two fresh course copies, first with nbgrader (the baseline),
-then with the kit's sandboxed grader, and prints per-submission medians, wall times, throughput,
-their ratio, each run's peak memory (the grader and every process it started), and whether the two
-gave every student the same score on every question.
+notebook that hangs), grades it in fresh course copies, first with nbgrader (the baseline), then
+with the kit's sandboxed grader as it runs by default (also writing every feedback page and the
+class report, which `nbgrader autograde` does not do), then with `--no-pages` (the same work as
+nbgrader's). It prints per-submission medians, wall times, throughput, the ratios, each run's
+peak memory (the grader and every process it started), and whether nbgrader and the kit gave every
+student the same score on every question.
+
+Memory is reported twice: the proportional set size (PSS, each shared page divided among the
+processes sharing it: the memory the run really occupies) and the plain sum of resident sizes
+(RSS, which counts a page shared by ten processes ten times).
 """
 
 from __future__ import annotations
@@ -54,11 +60,24 @@ def build_class(course: Path, copies: int, mixed: bool) -> list[str]:
     return students
 
 
+def proportional_size(pid: int) -> int:
+    """The process's PSS in bytes (from smaps_rollup), or 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 class PeakMemory:
-    """The largest total resident memory of a process and all its descendants, sampled every 0.1 s."""
+    """The largest total PSS and RSS of a process and all its descendants, sampled every 0.1 s."""
 
     def __init__(self, process: subprocess.Popen):
         self.peak = 0
+        self.peak_rss = 0
         self._root = psutil.Process(process.pid)
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._running = True
@@ -68,24 +87,25 @@ class PeakMemory:
         while self._running:
             try:
                 tree = [self._root, *self._root.children(recursive=True)]
-                total = 0
+                rss = 0
                 for proc in tree:
                     try:
-                        total += proc.memory_info().rss
+                        rss += proc.memory_info().rss
                     except psutil.Error:
                         pass
-                self.peak = max(self.peak, total)
+                self.peak = max(self.peak, sum(proportional_size(proc.pid) for proc in tree))
+                self.peak_rss = max(self.peak_rss, rss)
             except psutil.Error:
                 return
             time.sleep(0.1)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
         self._running = False
         self._thread.join()
-        return self.peak
+        return self.peak, self.peak_rss
 
 
-def run(command: list[str], course: Path) -> tuple[float, int, str]:
+def run(command: list[str], course: Path) -> tuple[float, tuple[int, int], str]:
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "JAX_PLATFORMS": "cpu"}
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -123,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         courses = {}
-        for tool in ("nbgrader", "kit"):
+        for tool in ("nbgrader", "kit", "kit_no_pages"):
             courses[tool] = make_course(Path(tmp) / tool)
             students = build_class(courses[tool], args.copies, args.mixed)
             subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml", "--log-level=ERROR"],
@@ -138,27 +158,30 @@ def main() -> None:
             [sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create",
              f"--Execute.timeout={CELL_TIMEOUT}", "--log-level=INFO",
              "--Application.log_format=%(asctime)s.%(msecs)03d %(message)s"], courses["nbgrader"])
-        kit_time, kit_peak, _ = run(
-            [sys.executable, "-m", "autograder", "grade", "intro_ml", "--quiet", f"--workers={args.workers}",
-             f"--cell-timeout={CELL_TIMEOUT}"], courses["kit"])
-
-        kit_each = [json.loads((courses["kit"] / "autograded" / s / "intro_ml" / "results.json").read_text())
+        kit = [sys.executable, "-m", "autograder", "grade", "intro_ml", "--quiet", f"--workers={args.workers}",
+               f"--cell-timeout={CELL_TIMEOUT}"]
+        runs = {"nbgrader": (nb_time, nb_peak, nbgrader_durations(nb_log))}
+        for tool, extra in (("kit", []), ("kit_no_pages", ["--no-pages"])):
+            elapsed, peak, _ = run(kit + extra, courses[tool])
+            each = [json.loads((courses[tool] / "autograded" / s / "intro_ml" / "results.json").read_text())
                     ["extra_data"]["seconds"] for s in students]
-        nb_each = nbgrader_durations(nb_log)
-        same = scores(courses["nbgrader"], students) == scores(courses["kit"], students)
+            runs[tool] = (elapsed, peak, each)
+        same = all(scores(courses["nbgrader"], students) == scores(courses[tool], students)
+                   for tool in ("kit", "kit_no_pages"))
 
     n = len(students)
-    rows = [
-        ("", "nbgrader autograde", "python -m autograder grade"),
-        ("wall time", f"{nb_time:.1f} s", f"{kit_time:.1f} s"),
-        ("median per submission", f"{statistics.median(nb_each):.2f} s", f"{statistics.median(kit_each):.2f} s (in a worker)"),
-        ("throughput", f"{n / nb_time * 60:.1f} / min", f"{n / kit_time * 60:.1f} / min"),
-        ("peak memory", f"{nb_peak / 2**30:.2f} GiB", f"{kit_peak / 2**30:.2f} GiB"),
-        ("workers, sandbox", "1, none", f"{args.workers}, bubblewrap"),
-    ]
-    for label, a, b in rows:
-        print(f"{label:<24}{a:<22}{b}")
-    print(f"throughput ratio (kit / nbgrader): {nb_time / kit_time:.1f}x")
+    columns = {"nbgrader": "nbgrader autograde", "kit": "autograder grade", "kit_no_pages": "... --no-pages"}
+    rows = [("", *columns.values())]
+    rows.append(("wall time", *(f"{runs[t][0]:.1f} s" for t in columns)))
+    rows.append(("median per submission", *(f"{statistics.median(runs[t][2]):.2f} s" for t in columns)))
+    rows.append(("throughput", *(f"{n / runs[t][0] * 60:.1f} / min" for t in columns)))
+    rows.append(("ratio to nbgrader", *(f"{runs['nbgrader'][0] / runs[t][0]:.1f}x" for t in columns)))
+    rows.append(("peak memory (PSS)", *(f"{runs[t][1][0] / 2**30:.2f} GiB" for t in columns)))
+    rows.append(("peak memory (RSS sum)", *(f"{runs[t][1][1] / 2**30:.2f} GiB" for t in columns)))
+    rows.append(("workers, sandbox", "1, none", *[f"{args.workers}, bubblewrap"] * 2))
+    for label, *cells in rows:
+        print(f"{label:<24}" + "".join(f"{cell:<22}" for cell in cells))
+    print("(kit medians are per submission inside one of the parallel workers)")
     print(f"same score on every question for every student: {same}")
 
 

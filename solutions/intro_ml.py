@@ -63,10 +63,14 @@ def one_epoch(beta, x, y):
 
 
 def trajectory(x, y, beta_start=BETA_START, epochs: int = EPOCHS) -> jax.Array:
-    """The parameters before the first step and after every step: shape (epochs + 1, 2)."""
+    """The parameters before the first step and after every step: shape (epochs + 1, 2).
+
+    The step is compiled once (`jax.jit`) rather than traced anew at every epoch, as the notebook does.
+    """
+    step = jax.jit(one_epoch)
     history = [jnp.asarray(beta_start, dtype=jnp.float32)]
     for _ in range(epochs):
-        history.append(one_epoch(history[-1], x, y))
+        history.append(step(history[-1], x, y))
     return jnp.stack(history)
 
 

@@ -1,0 +1,87 @@
+"""A grading worker process: one submission after another, each in a fresh kernel of a warm sandbox.
+
+It imports only what grading needs (not the gradebook, nor the pages): the main process records.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.util import Finalize
+from pathlib import Path
+
+from autograder import sandbox
+from autograder.assignment import Assignment
+from autograder.engine import Graded, grade_submission, start_kernel
+from autograder.kernel import Kernel
+from autograder.sandbox import Limits
+from autograder.warm_sandbox import WarmSandbox
+
+_worker: dict = {}
+
+
+def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cache: str) -> None:
+    """Load what every grading in this worker needs, once; die with the main process.
+
+    A sandboxed worker keeps two warm sandboxes (see `warm_sandbox.py`) and uses them in turn: while
+    a submission runs in one, the next submission's kernel is forked in the other and warmed up
+    (JAX and matplotlib imported, the first compilations done), so that it does not wait. The
+    second sandbox starts with the first submission, so that it does not delay the first kernel.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    fonts = sandbox.font_cache()
+    # the sandbox's imports run while this worker does its own
+    sandboxes = [WarmSandbox(limits, fonts, Path(jax_cache))] if sandboxed else [None]
+    sandbox.use_jax_cache_here(Path(jax_cache))  # the reference's compilations, kept across runs
+    import solutions.intro_ml  # noqa: F401 (JAX and the reference, imported once per worker)
+
+    _worker.update(
+        assignment=Assignment.load(Path(course), assignment),
+        limits=limits,
+        sandboxed=sandboxed,
+        fonts=fonts,
+        jax_cache=Path(jax_cache),
+        starter=ThreadPoolExecutor(1),
+        sandboxes=sandboxes,
+    )
+    _worker["spare"] = _worker["starter"].submit(_new_kernel, sandboxes[0])
+    Finalize(None, _close, exitpriority=10)
+
+
+def _new_kernel(warm: WarmSandbox | None) -> tuple[Kernel, WarmSandbox | None]:
+    """The next kernel, forked in `warm` (or a process of its own without the sandbox)."""
+    kernel = start_kernel(_worker["assignment"], _worker["limits"], _worker["sandboxed"], _worker["fonts"],
+                          _worker["jax_cache"], warm=warm)
+    return kernel, warm
+
+
+def _close() -> None:
+    try:
+        _worker.pop("spare").result(timeout=120)[0].close()
+    except Exception:
+        pass
+    for warm in _worker["sandboxes"]:
+        if warm is not None:
+            warm.close()
+
+
+def grade(student: str, submission_dir: str) -> Graded:
+    try:
+        kernel, used = _worker.pop("spare").result()
+    except Exception:
+        kernel, used = None, None  # grade_submission starts one itself, and says so if it cannot
+    try:
+        sandboxes = _worker["sandboxes"]
+        if _worker["sandboxed"] and len(sandboxes) == 1:
+            sandboxes.append(WarmSandbox(_worker["limits"], _worker["fonts"], _worker["jax_cache"]))
+        following = next((warm for warm in sandboxes if warm is not used), sandboxes[0])
+        _worker["spare"] = _worker["starter"].submit(_new_kernel, following)
+    except BaseException:
+        if kernel is not None:
+            kernel.close()
+        raise
+    return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
+                            _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])

@@ -1,0 +1,145 @@
+"""Kernels forked one after another in the same warm sandbox: nothing of one submission reaches the next.
+
+One worker grades, in this order, a submission that leaves traces everywhere it can write (files in
+every writable directory, locked directories, changed permissions, POSIX shared memory, a process in
+its own session, symlinks planted where the grader will write the next connection files), two that
+look for those traces, one that kills the sandbox's forker, and two model answers. A worker uses
+its two sandboxes in turn, so each later submission runs where an earlier one did.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import make_course
+from submissions import EXPECTED_FULL, Submission, notebook
+
+MARK = "poison-4242"
+LEAVES_TRACES = rf"""
+import os, subprocess
+from multiprocessing import shared_memory
+MARK = {MARK!r}
+for folder in ['/tmp', '/tmp/matplotlib', '/dev', '/dev/shm', os.path.expanduser('~'), '.']:
+    try:
+        with open(os.path.join(folder, MARK), 'w') as f:
+            f.write('left behind')
+    except OSError as error:
+        print('could not write in', folder, type(error).__name__)
+os.makedirs(f'/tmp/{{MARK}}-dir/inner', exist_ok=True)
+open(f'/tmp/{{MARK}}-dir/inner/file', 'w').write('x')
+os.chmod(f'/tmp/{{MARK}}-dir/inner', 0)
+os.chmod(f'/tmp/{{MARK}}-dir', 0)
+os.chmod('/tmp/matplotlib', 0)
+os.chmod('/tmp', 0o500)
+memory = shared_memory.SharedMemory(name=MARK + '-shm', create=True, size=64)
+import ipykernel.connect
+sockets = os.path.dirname(ipykernel.connect.get_connection_file())
+for n in range(1, 30):
+    for name in [f'kernel-{{n}}.json'] + [f'k{{n}}-{{port}}' for port in range(1, 6)]:
+        try:
+            os.symlink(f'/tmp/{{MARK}}-host-{{n}}', os.path.join(sockets, name))
+        except OSError:
+            pass
+subprocess.Popen(['python', '-c', 'import time; time.sleep(424242)'], start_new_session=True)
+"""
+
+LOOKS_FOR_TRACES = rf"""
+import json, os
+MARK = {MARK!r}
+found = []
+for top in ['/tmp', '/dev', os.path.expanduser('~'), '.']:
+    for root, dirs, files in os.walk(top):
+        found += [os.path.join(root, name) for name in dirs + files if MARK in name]
+lingering = []
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        try:
+            if b'424242' in open(f'/proc/{{pid}}/cmdline', 'rb').read():
+                lingering.append(int(pid))
+        except OSError:
+            pass
+forker = set()  # pid 2 is the forker: its command pipes and memory
+for path, mode in [('/proc/2/fd/0', 'rb'), ('/proc/2/fd/1', 'wb'), ('/proc/2/mem', 'rb'), ('/proc/2/environ', 'rb')]:
+    try:
+        open(path, mode).close()
+        forker.add('opened ' + path)
+    except OSError as error:
+        forker.add(type(error).__name__)
+forker = sorted(forker)
+modes = {{path: oct(os.stat(path).st_mode & 0o777) for path in ['/tmp', '/tmp/matplotlib']}}
+print('SNOOP ' + json.dumps({{'found': found, 'lingering': lingering, 'forker': forker, 'modes': modes}}))
+"""
+
+KILLS_THE_FORKER = "import os, signal\nos.kill(2, signal.SIGKILL)"
+
+# In order: each worker's two sandboxes take these in turn.
+CLASS = {
+    "a_leaves_traces": LEAVES_TRACES,
+    "b_looks_for_traces": LOOKS_FOR_TRACES,
+    "c_looks_for_traces": LOOKS_FOR_TRACES,
+    "d_kills_the_forker": KILLS_THE_FORKER,
+    "e_model": None,
+    "f_model": None,
+}
+
+
+def with_last_cell(name: str, code: str | None) -> nbformat.NotebookNode:
+    nb = notebook(Submission(name, "a model answer, then one more cell of its own"))
+    if code is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Path:
+    course = make_course(tmp_path_factory.mktemp("warm"))
+    for name, code in CLASS.items():
+        folder = course / "submitted" / name / "intro_ml"
+        folder.mkdir(parents=True)
+        nbformat.write(with_last_cell(name, code), folder / "intro_ml.ipynb")
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml", "--workers", "1", "--no-pages"],
+                         cwd=course, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return course
+
+
+def scores(course: Path, name: str) -> dict[str, float]:
+    results = json.loads((course / "autograded" / name / "intro_ml" / "results.json").read_text())
+    return {test["name"].removesuffix("_test"): test["score"] for test in results["tests"]}
+
+
+def snoop(course: Path, name: str) -> dict:
+    nb = nbformat.read(course / "autograded" / name / "intro_ml" / "intro_ml.ipynb", as_version=4)
+    for output in nb.cells[-1].outputs:
+        for line in output.get("text", "").splitlines():
+            if line.startswith("SNOOP "):
+                return json.loads(line.removeprefix("SNOOP "))
+    raise AssertionError(f"{name} printed nothing: {nb.cells[-1].outputs}")
+
+
+@pytest.mark.parametrize("name", ["b_looks_for_traces", "c_looks_for_traces"])
+def test_the_next_submissions_find_nothing_left_behind(graded, name):
+    seen = snoop(graded, name)
+    assert seen["found"] == []
+    assert seen["lingering"] == []
+    assert seen["modes"] == {"/tmp": "0o755", "/tmp/matplotlib": "0o755"}
+
+
+@pytest.mark.parametrize("name", ["b_looks_for_traces", "c_looks_for_traces"])
+def test_a_kernel_cannot_look_into_the_forker(graded, name):
+    assert snoop(graded, name)["forker"] == ["PermissionError"]
+
+
+def test_planted_symlinks_never_lead_the_grader_to_write_outside(graded):
+    assert not list(Path("/tmp").glob(f"{MARK}-host-*"))
+
+
+@pytest.mark.parametrize("name", list(CLASS))
+def test_every_submission_is_graded_on_its_own_merits(graded, name):
+    assert scores(graded, name) == EXPECTED_FULL
