@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--file-size", type=float, default=defaults.file_bytes / 2**20, help="MiB per file written")
     grade.add_argument("--output-size", type=int, default=defaults.output_bytes, help="characters of output kept per cell")
     grade.add_argument("--no-pages", action="store_true", help="skip the feedback pages and the class report")
+    grade.add_argument("--spare-kernels", action="store_true",
+                       help="warm each worker's next kernel while the current submission runs (about 0.5 GiB "
+                            "more per worker)")
     shown = grade.add_mutually_exclusive_group()
     shown.add_argument("--quiet", action="store_true", help="print nothing but errors")
     shown.add_argument("--json", action="store_true", help="print one JSON object per event, for scripts")
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             output_bytes=args.output_size,
         )
         options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox,
-                          not args.no_pages, limits)
+                          not args.no_pages, limits, args.spare_kernels)
         mode = "quiet" if args.quiet else "json" if args.json else "auto"
         status = main_grade(course, options, mode)
         if status == 0 and mode == "auto":

@@ -35,6 +35,7 @@ class Options:
     sandboxed: bool = True
     pages: bool = True  # write each student's feedback page and the class report
     limits: Limits = Limits()
+    spare_kernels: bool = False  # warm the next kernel during a submission, in a second sandbox per worker
 
 
 def submissions(course: Path, assignment: str, students: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -55,7 +56,7 @@ def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cach
     compiling them again, which is most of what JAX costs a notebook's first run. It is also a
     check of the rubric: a solution that does not earn every point is reported before grading.
     """
-    sources = [AGENT_SOURCE, (course / "source" / assignment.name / assignment.notebook).read_text(),
+    sources = [sandbox.XLA_FLAGS, AGENT_SOURCE, (course / "source" / assignment.name / assignment.notebook).read_text(),
                *(path.read_text() for path in sorted(CHECKS.glob("test_*.py")))]
     marker = cache / ("primed-" + hashlib.sha256("\n".join(sources).encode()).hexdigest()[:16])
     if marker.exists():
@@ -96,7 +97,8 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     jax_cache = sandbox.default_jax_cache()
     prime_jax_cache(course, assignment, options, jax_cache, progress)
     context = get_context("spawn")
-    initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache))
+    initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache),
+                options.spare_kernels)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
         pending = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:

@@ -17,6 +17,7 @@ initialise it themselves, from the read-only compilation cache.
 """
 
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ import time
 # The sandbox's own writable directories (the home and socket directories are the grader's to empty).
 SCRATCH = ("/tmp", "/dev")
 PR_SET_DUMPABLE = 4
+IPC_RMID = 0
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -53,6 +55,8 @@ def prepare():
 
 
 def fork(argv):
+    if len(os.listdir("/proc/self/task")) != 1:  # a thread would not survive the fork, nor its locks
+        raise RuntimeError("the forker has started a thread: it cannot fork safely")
     pid = os.fork()
     if pid:
         return pid
@@ -165,21 +169,22 @@ def restore_scratch(baseline):
 
 
 def remove_ipc_objects():
-    """System V shared memory, semaphores and queues outlive the processes that made them."""
-    for kind, command in (("shm", 0), ("sem", 0), ("msg", 0)):  # IPC_RMID is 0 for all three
-        call = {"shm": _libc.shmctl, "sem": _libc.semctl, "msg": _libc.msgctl}[kind]
+    """System V shared memory, semaphore sets and message queues outlive the processes that made them."""
+    removers = {
+        "shm": lambda ident: _libc.shmctl(ident, IPC_RMID, None),
+        "sem": lambda ident: _libc.semctl(ident, 0, IPC_RMID),
+        "msg": lambda ident: _libc.msgctl(ident, IPC_RMID, None),
+    }
+    for kind, remove in removers.items():
         try:
             with open(f"/proc/sysvipc/{kind}") as table:
-                lines = table.read().splitlines()[1:]
+                rows = table.read().splitlines()[1:]  # the sandbox's own IPC namespace
         except OSError:
             continue
-        for line in lines:
-            fields = line.split()
+        for row in rows:
+            fields = row.split()  # key, id, ...
             if len(fields) > 1:
-                if kind == "sem":
-                    call(int(fields[1]), 0, command)
-                else:
-                    call(int(fields[1]), command, None)
+                remove(int(fields[1]))
 
 
 def reset(baseline):
@@ -198,13 +203,17 @@ def serve():
     if os.getpid() != 2:  # killing "everyone else" is only safe as the first process of its own PID namespace
         sys.exit("the kernel forker runs only as the command of a sandbox with its own PID namespace")
     prepare()
+    gc.freeze()  # kernels' collections then leave the imported objects' pages shared with this process
     baseline = snapshot()
     answer({"ready": True})
     for line in sys.stdin:
         request = json.loads(line)
         reap()
         if "fork" in request:
-            answer({"pid": fork([str(arg) for arg in request["fork"]])})
+            try:
+                answer({"pid": fork([str(arg) for arg in request["fork"]])})
+            except (RuntimeError, OSError) as error:
+                answer({"error": str(error)})
         elif request.get("reset"):
             answer({"clean": reset(baseline)})
 

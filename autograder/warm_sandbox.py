@@ -96,13 +96,22 @@ class WarmSandbox:
         return self.ipc / f"kernel-{self._forks}.json", str(self.ipc / f"k{self._forks}")
 
     def fork(self, argv: list[str]) -> ForkedKernelProcess:
-        """A kernel started with `argv`, in a sandbox that is empty but for the grader's files."""
-        if self._process.poll() is not None:
-            self._restart()
-        self._wait_until_ready()
-        self._send({"fork": argv})
-        pid = self._answer("pid", timeout=30)
-        return ForkedKernelProcess(self, self._host_pid(int(pid)))
+        """A kernel started with `argv`, in a sandbox that is empty but for the grader's files.
+
+        A forker that cannot fork is replaced once; if the new one cannot either, ForkerFailed.
+        """
+        for attempt in (1, 2):
+            try:
+                if self._process.poll() is not None:
+                    raise ForkerFailed("the sandbox ended")
+                self._wait_until_ready()
+                self._send({"fork": argv})
+                pid = self._answer("pid", timeout=30)
+                return ForkedKernelProcess(self, self._host_pid(int(pid)))
+            except ForkerFailed:
+                if attempt == 2:
+                    raise
+                self._restart()
 
     def reset(self) -> None:
         """Kill the kernel and all it started, and empty the sandbox; a new sandbox if that fails."""

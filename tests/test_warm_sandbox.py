@@ -1,9 +1,10 @@
 """Kernels forked one after another in the same warm sandbox: nothing of one submission reaches the next.
 
 One worker grades, in this order, a submission that leaves traces everywhere it can write (files in
-every writable directory, locked directories, changed permissions, POSIX shared memory, a process in
-its own session, symlinks planted where the grader will write the next connection files), two that
-look for those traces, one that kills the sandbox's forker, and two model answers. A worker uses
+every writable directory, locked directories, changed permissions, POSIX and System V shared
+memory, a process in its own session, symlinks planted where the grader will write the next
+connection files), two that look for those traces, one that kills the sandbox's forker, and two
+model answers. A worker uses
 its two sandboxes in turn, so each later submission runs where an earlier one did.
 """
 
@@ -21,10 +22,12 @@ from conftest import make_course
 from submissions import EXPECTED_FULL, Submission, notebook
 
 MARK = "poison-4242"
+SYSV_KEY = 0x4242
 LEAVES_TRACES = rf"""
 import os, subprocess
 from multiprocessing import shared_memory
 MARK = {MARK!r}
+SYSV_KEY = {SYSV_KEY}
 for folder in ['/tmp', '/tmp/matplotlib', '/dev', '/dev/shm', os.path.expanduser('~'), '.']:
     try:
         with open(os.path.join(folder, MARK), 'w') as f:
@@ -38,6 +41,8 @@ os.chmod(f'/tmp/{{MARK}}-dir', 0)
 os.chmod('/tmp/matplotlib', 0)
 os.chmod('/tmp', 0o500)
 memory = shared_memory.SharedMemory(name=MARK + '-shm', create=True, size=64)
+import ctypes
+ctypes.CDLL(None).shmget(SYSV_KEY, 4096, 0o1000 | 0o600)  # IPC_CREAT: System V memory, kept by the kernel
 import ipykernel.connect
 sockets = os.path.dirname(ipykernel.connect.get_connection_file())
 for n in range(1, 30):
@@ -52,6 +57,7 @@ subprocess.Popen(['python', '-c', 'import time; time.sleep(424242)'], start_new_
 LOOKS_FOR_TRACES = rf"""
 import json, os
 MARK = {MARK!r}
+SYSV_KEY = {SYSV_KEY}
 found = []
 for top in ['/tmp', '/dev', os.path.expanduser('~'), '.']:
     for root, dirs, files in os.walk(top):
@@ -72,13 +78,15 @@ for path, mode in [('/proc/2/fd/0', 'rb'), ('/proc/2/fd/1', 'wb'), ('/proc/2/mem
     except OSError as error:
         forker.add(type(error).__name__)
 forker = sorted(forker)
+system_v = [row.split()[0] for row in open('/proc/sysvipc/shm').read().splitlines()[1:]]
+found += ['System V memory'] if str(SYSV_KEY) in system_v else []
 modes = {{path: oct(os.stat(path).st_mode & 0o777) for path in ['/tmp', '/tmp/matplotlib']}}
 print('SNOOP ' + json.dumps({{'found': found, 'lingering': lingering, 'forker': forker, 'modes': modes}}))
 """
 
 KILLS_THE_FORKER = "import os, signal\nos.kill(2, signal.SIGKILL)"
 
-# In order: each worker's two sandboxes take these in turn.
+# Graded in this order by one worker.
 CLASS = {
     "a_leaves_traces": LEAVES_TRACES,
     "b_looks_for_traces": LOOKS_FOR_TRACES,
@@ -96,14 +104,15 @@ def with_last_cell(name: str, code: str | None) -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=[[], ["--spare-kernels"]], ids=["one_sandbox", "spare_kernels"])
+def graded(tmp_path_factory, request) -> Path:
     course = make_course(tmp_path_factory.mktemp("warm"))
     for name, code in CLASS.items():
         folder = course / "submitted" / name / "intro_ml"
         folder.mkdir(parents=True)
         nbformat.write(with_last_cell(name, code), folder / "intro_ml.ipynb")
-    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml", "--workers", "1", "--no-pages"],
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml", "--workers", "1", "--no-pages",
+                          *request.param],
                          cwd=course, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return course
