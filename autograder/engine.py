@@ -21,7 +21,6 @@ from autograder.kernel import Kernel, KernelDied, RemoteStudent
 from autograder.restore import Ungradable, read_submission, restore
 from autograder.runner import report, run_checks
 from autograder.sandbox import Limits
-from autograder.warm_sandbox import WarmSandbox
 
 
 @dataclass
@@ -59,29 +58,6 @@ def ungradable(assignment: Assignment, student: str, reason: str) -> Graded:
     return Graded(student, tests, None, reason)
 
 
-def start_kernel(
-    assignment: Assignment,
-    limits: Limits,
-    sandboxed: bool = True,
-    fonts: Path | None = None,
-    jax_cache: Path | None = None,
-    prime: bool = False,
-    warm: WarmSandbox | None = None,
-) -> Kernel:
-    """A fresh kernel with an empty private working directory, warmed up and waiting for a notebook.
-
-    With `warm`, it is forked in that sandbox; with `prime`, it may write JAX's compilation cache
-    (only for the grader's own warm-up).
-    """
-    kernel = Kernel(limits, sandboxed=sandboxed, fonts=fonts, jax_cache=jax_cache, prime=prime, warm=warm)
-    try:
-        kernel.warm_up(assignment.given_code)
-    except BaseException:
-        kernel.close()
-        raise
-    return kernel
-
-
 def grade_submission(
     assignment: Assignment,
     student: str,
@@ -109,7 +85,7 @@ def grade_submission(
         if kernel is None or not kernel.alive():
             if kernel is not None:
                 kernel.close()
-            kernel = start_kernel(assignment, limits, sandboxed, fonts, jax_cache)
+            kernel = Kernel(limits, assignment.given_code, sandboxed, fonts, jax_cache)
         with kernel:
             shutil.copy(path, kernel.workdir / assignment.notebook)
             graded = _run(assignment, student, notebook, kernel, limits)

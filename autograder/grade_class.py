@@ -18,9 +18,9 @@ from pathlib import Path
 from autograder import record, sandbox, worker
 from autograder.assignment import Assignment
 from autograder.class_report import write_class_report
-from autograder.engine import Graded, grade_submission, start_kernel, ungradable
+from autograder.engine import Graded, grade_submission, ungradable
 from autograder.feedback import write_feedback
-from autograder.kernel import AGENT_SOURCE
+from autograder.kernel import AGENT_SOURCE, Kernel
 from autograder.progress import Progress
 from autograder.runner import CHECKS
 from autograder.sandbox import Limits
@@ -62,7 +62,7 @@ def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cach
     if marker.exists():
         return
     sandbox.use_jax_cache_here(cache)  # the reference's compilations too
-    kernel = start_kernel(assignment, options.limits, options.sandboxed, sandbox.font_cache(), cache, prime=True)
+    kernel = Kernel(options.limits, assignment.given_code, options.sandboxed, sandbox.font_cache(), cache, prime=True)
     solution = grade_submission(assignment, "the source notebook", course / "source" / assignment.name,
                                 options.limits, options.sandboxed, kernel=kernel, jax_cache=cache)
     if solution.score < assignment.autograded_points:

@@ -73,12 +73,15 @@ KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=C
 class Kernel:
     """One fresh IPython kernel for one submission: forked in a warm sandbox, or a process of its own.
 
-    `workdir` is the kernel's working directory, where the grader puts the student's notebook.
+    `workdir` is the kernel's working directory, where the grader puts the student's notebook. With
+    `given_cells` (the release's locked code), the kernel is warmed up before any student code runs.
+    With `prime`, it may write JAX's compilation cache (only for the grader's own warm-up).
     """
 
     def __init__(
         self,
         limits: Limits,
+        given_cells: list[str] | None = None,
         sandboxed: bool = True,
         fonts: Path | None = None,
         jax_cache: Path | None = None,
@@ -109,6 +112,8 @@ class Kernel:
                 f"exec(compile({AGENT_SOURCE!r}, 'kernel_agent', 'exec'), {{'__name__': '_grading_agent'}}); "
                 f"{AGENT}.install()"
             )
+            if given_cells:
+                self._run_silently(f"{AGENT}.warm_up({given_cells!r})", timeout=120)
         except BaseException:
             self.close()
             raise
@@ -178,10 +183,6 @@ class Kernel:
             return True
         except (TimeoutError, KernelDied):
             return False
-
-    def warm_up(self, given_cells: list[str]) -> None:
-        """Import and compile what the notebook will need, before any student code runs."""
-        self._run_silently(f"{AGENT}.warm_up({given_cells!r})", timeout=120)
 
     def _run_silently(self, code: str, timeout: float = 60) -> None:
         msg_id = self._client.execute(code, silent=True, store_history=False, allow_stdin=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder.assignment import Assignment
-from autograder.engine import Graded, grade_submission, start_kernel
+from autograder.engine import Graded, grade_submission
 from autograder.kernel import Kernel
 from autograder.sandbox import Limits
 from autograder.warm_sandbox import WarmSandbox
@@ -55,8 +55,8 @@ def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cac
 
 def _new_kernel(warm: WarmSandbox | None) -> tuple[Kernel, WarmSandbox | None]:
     """The next kernel, forked in `warm` (or a process of its own without the sandbox)."""
-    kernel = start_kernel(_worker["assignment"], _worker["limits"], _worker["sandboxed"], _worker["fonts"],
-                          _worker["jax_cache"], warm=warm)
+    kernel = Kernel(_worker["limits"], _worker["assignment"].given_code, _worker["sandboxed"], _worker["fonts"],
+                    _worker["jax_cache"], warm=warm)
     return kernel, warm
 
 
