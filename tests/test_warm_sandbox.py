@@ -45,13 +45,16 @@ import ctypes
 ctypes.CDLL(None).shmget(SYSV_KEY, 4096, 0o1000 | 0o600)  # IPC_CREAT: System V memory, kept by the kernel
 import ipykernel.connect
 sockets = os.path.dirname(ipykernel.connect.get_connection_file())
+planted = 0
 for n in range(1, 30):
     for name in [f'kernel-{{n}}.json'] + [f'k{{n}}-{{port}}' for port in range(1, 6)]:
         try:
             os.symlink(f'/tmp/{{MARK}}-host-{{n}}', os.path.join(sockets, name))
+            planted += 1
         except OSError:
             pass
-subprocess.Popen(['python', '-c', 'import time; time.sleep(424242)'], start_new_session=True)
+daemon = subprocess.Popen(['python', '-c', 'import time; time.sleep(424242)'], start_new_session=True)
+print('LEFT', planted, 'symlinks and process', daemon.pid)
 """
 
 LOOKS_FOR_TRACES = rf"""
@@ -123,13 +126,24 @@ def scores(course: Path, name: str) -> dict[str, float]:
     return {test["name"].removesuffix("_test"): test["score"] for test in results["tests"]}
 
 
-def snoop(course: Path, name: str) -> dict:
+def printed(course: Path, name: str, prefix: str) -> str:
+    """What the submission's own last cell printed on the line starting with `prefix`."""
     nb = nbformat.read(course / "autograded" / name / "intro_ml" / "intro_ml.ipynb", as_version=4)
     for output in nb.cells[-1].outputs:
         for line in output.get("text", "").splitlines():
-            if line.startswith("SNOOP "):
-                return json.loads(line.removeprefix("SNOOP "))
-    raise AssertionError(f"{name} printed nothing: {nb.cells[-1].outputs}")
+            if line.startswith(prefix):
+                return line.removeprefix(prefix)
+    raise AssertionError(f"{name} printed no {prefix!r}: {nb.cells[-1].outputs}")
+
+
+def snoop(course: Path, name: str) -> dict:
+    return json.loads(printed(course, name, "SNOOP "))
+
+
+def test_the_traces_were_really_left(graded):
+    """Otherwise finding nothing afterwards would prove nothing."""
+    planted, _, _, _, pid = printed(graded, "a_leaves_traces", "LEFT ").split()
+    assert int(planted) > 0 and int(pid) > 0
 
 
 @pytest.mark.parametrize("name", ["b_looks_for_traces", "c_looks_for_traces"])
