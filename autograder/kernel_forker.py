@@ -10,7 +10,8 @@ nothing of any student in it. It never runs student code itself. It is executed 
 * `{"reset": true}`: kill every process of the sandbox but this one, put /tmp and /dev back as
   they were, remove System V IPC objects; answers `{"clean": true}`, or `{"clean": false}` if
   something survived (the grader then throws the whole sandbox away). The grader itself empties
-  the two directories it bound in (the working directory and the sockets').
+  the two directories it bound in (the working directory and the sockets'), whose paths inside
+  the sandbox are this program's arguments: the sockets' directory lies under /tmp.
 
 Nothing of JAX's runtime starts before a fork (its thread pools would not survive one): kernels
 initialise it themselves, from the read-only compilation cache.
@@ -27,6 +28,7 @@ import time
 
 # The sandbox's own writable directories (the home and socket directories are the grader's to empty).
 SCRATCH = ("/tmp", "/dev")
+GRADER_DIRS = frozenset(sys.argv[1:])  # bound in by the grader, which writes there while kernels run
 PR_SET_DUMPABLE = 4
 IPC_RMID = 0
 
@@ -118,12 +120,19 @@ def _describe(path):
     return kind, stat.S_IMODE(info.st_mode), os.readlink(path) if stat.S_ISLNK(info.st_mode) else None
 
 
+def _walk(top):
+    """`os.walk(top)` without entering the grader's directories."""
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [name for name in dirs if os.path.join(root, name) not in GRADER_DIRS]
+        yield root, dirs, files
+
+
 def snapshot():
     """Every path under the sandbox's own writable directories, as the sandbox started them."""
     seen = {}
     for top in SCRATCH:
         seen[top] = _describe(top)
-        for root, dirs, files in os.walk(top):
+        for root, dirs, files in _walk(top):
             for name in dirs + files:
                 path = os.path.join(root, name)
                 seen[path] = _describe(path)
@@ -143,23 +152,22 @@ def restore_scratch(baseline):
         except OSError:
             clean = False
     for top in SCRATCH:
-        for root, dirs, _ in os.walk(top):  # then open up what a kernel may have locked
+        for root, dirs, _ in _walk(top):  # then open up what a kernel may have locked
             for name in dirs:
                 path = os.path.join(root, name)
                 if path not in baseline and not os.path.islink(path):
                     os.chmod(path, 0o700)
-        for root, dirs, files in os.walk(top, topdown=False):
-            for name in dirs + files:
-                path = os.path.join(root, name)
-                if path in baseline:
-                    continue
-                try:
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        os.rmdir(path)
-                    else:
-                        os.unlink(path)
-                except OSError:
-                    clean = False
+        found = [os.path.join(root, name) for root, dirs, files in _walk(top) for name in dirs + files]
+        for path in reversed(found):  # what is in a directory before the directory
+            if path in baseline:
+                continue
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                clean = False
     for path, description in baseline.items():
         try:
             clean &= _describe(path) == description

@@ -80,7 +80,7 @@ class WarmSandbox:
 
     def _start(self) -> None:
         """Start the sandbox; its forker's imports go on while the grader does other things."""
-        command = sandbox.command(self.workdir, self.ipc, ["-c", FORKER_SOURCE], self._fonts, self._jax_cache)
+        command = sandbox.command(self.workdir, self.ipc, ["-c", FORKER_SOURCE, str(self.ipc)], self._fonts, self._jax_cache)
         self._process, self._cgroup = sandbox.start(command, self._limits, pipes=True)
         self._buffer = b""
         self._ready = False

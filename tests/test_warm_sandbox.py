@@ -55,6 +55,7 @@ for n in range(1, 30):
             pass
 daemon = subprocess.Popen(['python', '-c', 'import time; time.sleep(424242)'], start_new_session=True)
 print('LEFT', planted, 'symlinks and process', daemon.pid)
+print('FORKER STARTED', open('/proc/2/stat').read().rsplit(')', 1)[1].split()[19])
 """
 
 LOOKS_FOR_TRACES = rf"""
@@ -85,6 +86,7 @@ system_v = [row.split()[0] for row in open('/proc/sysvipc/shm').read().splitline
 found += ['System V memory'] if str(SYSV_KEY) in system_v else []
 modes = {{path: oct(os.stat(path).st_mode & 0o777) for path in ['/tmp', '/tmp/matplotlib']}}
 print('SNOOP ' + json.dumps({{'found': found, 'lingering': lingering, 'forker': forker, 'modes': modes}}))
+print('FORKER STARTED', open('/proc/2/stat').read().rsplit(')', 1)[1].split()[19])
 """
 
 KILLS_THE_FORKER = "import os, signal\nos.kill(2, signal.SIGKILL)"
@@ -157,6 +159,12 @@ def test_the_next_submissions_find_nothing_left_behind(graded, name):
 @pytest.mark.parametrize("name", ["b_looks_for_traces", "c_looks_for_traces"])
 def test_a_kernel_cannot_look_into_the_forker(graded, name):
     assert snoop(graded, name)["forker"] == ["PermissionError"]
+
+
+def test_the_sandbox_was_cleaned_not_replaced(graded):
+    """The submission two after the poisoner ran in the very sandbox it poisoned (same forker), so
+    what the snoopers did not find was removed by the reset, not thrown away with a new sandbox."""
+    assert printed(graded, "c_looks_for_traces", "FORKER STARTED ") == printed(graded, "a_leaves_traces", "FORKER STARTED ")
 
 
 def test_planted_symlinks_never_lead_the_grader_to_write_outside(graded):
