@@ -24,11 +24,13 @@ _worker: dict = {}
 def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cache: str, spare_kernels: bool) -> None:
     """Load what every grading in this worker needs, once; die with the main process.
 
-    A sandboxed worker keeps a warm sandbox (see `warm_sandbox.py`) and has it fork and warm up the
-    next kernel (JAX and matplotlib imported, the first compilations done) as soon as a submission
-    is graded, before the next one arrives. With `spare_kernels` it keeps two and uses them in
-    turn, so that the next kernel warms up while the current submission runs: about a tenth faster
-    on two cores, for another sandbox and another kernel's memory per worker.
+    A sandboxed worker keeps a warm sandbox (see `warm_sandbox.py`), which forks and warms up the
+    first kernel (JAX and matplotlib imported, the first compilations done) while the worker waits
+    for its first submission. Later kernels are forked as their submission arrives: the pool has it
+    queued already, so starting earlier would gain nothing, and no kernel is left unused at the end.
+    With `spare_kernels` the worker keeps two sandboxes and uses them in turn, so that the next
+    kernel warms up while the current submission runs: faster when cores are spare, for another
+    sandbox and another kernel's memory per worker.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
@@ -70,8 +72,10 @@ def _prepare_next(used: WarmSandbox | None) -> None:
 
 
 def _close() -> None:
+    spare = _worker.pop("spare", None)
     try:
-        _worker.pop("spare").result(timeout=120)[0].close()
+        if spare is not None:
+            spare.result(timeout=120)[0].close()
     except Exception:
         pass
     for warm in _worker["sandboxes"]:
@@ -79,11 +83,18 @@ def _close() -> None:
             warm.close()
 
 
-def grade(student: str, submission_dir: str) -> Graded:
+def _kernel_for_submission() -> tuple[Kernel | None, WarmSandbox | None]:
+    """The kernel warmed ahead, or one started now; no kernel if it cannot start (`grade_submission`
+    then tries once more itself, and says so if it cannot either)."""
+    spare = _worker.pop("spare", None)
     try:
-        kernel, used = _worker.pop("spare").result()
+        return spare.result() if spare is not None else _new_kernel(_worker["sandboxes"][0])
     except Exception:
-        kernel, used = None, None  # grade_submission starts one itself, and says so if it cannot
+        return None, None
+
+
+def grade(student: str, submission_dir: str) -> Graded:
+    kernel, used = _kernel_for_submission()
     if _worker["ahead"]:
         try:
             _prepare_next(used)
@@ -91,9 +102,5 @@ def grade(student: str, submission_dir: str) -> Graded:
             if kernel is not None:
                 kernel.close()
             raise
-    try:
-        return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
-                                _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
-    finally:
-        if not _worker["ahead"]:
-            _prepare_next(used)
+    return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
+                            _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
