@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
     grade.add_argument("--force", action="store_true", help="grade again submissions already graded")
     grade.add_argument("--no-sandbox", action="store_true",
-                       help="run student code without bubblewrap, with your own permissions (trusted code only)")
+                       help="run student code without bubblewrap, with your own permissions (as nobody if "
+                            "you are root; trusted code only)")
     defaults = Limits()
     grade.add_argument("--cell-timeout", type=float, default=defaults.cell_seconds, help="seconds per cell")
     grade.add_argument("--timeout", type=float, default=defaults.submission_seconds, help="seconds per submission")

@@ -26,8 +26,9 @@ of the submission (its digest, any problem, every check), plus whether the kerne
 
 Gradescope runs each submission in a container of its own. Inside it the kernel is still sandboxed by
 bubblewrap when the container lets bwrap create namespaces (Docker's default seccomp profile often
-does not), which one try per run finds out; otherwise the notebook runs unsandboxed and the summary
-says so.
+does not), which one try per run finds out; otherwise the notebook runs unsandboxed, as `nobody`
+rather than Gradescope's root (so it cannot touch the grader, the solutions or the results), and
+the summary says so.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def run(root: Path = Path("/autograder")) -> int:
             notes.append(f"Graded `{graded_file}` as `{assignment.notebook}`.")
         graded, digest = _grade(assignment, notebook, sandboxed=not trouble)
     if trouble:
-        notes.append(f"The notebook ran without bubblewrap's sandbox: {trouble}. "
+        user = "as the unprivileged user nobody" if sandbox.nobody_can_run_kernels() else "as the grader's own user"
+        notes.append(f"The notebook ran without bubblewrap's sandbox ({user}): {trouble}. "
                      "Gradescope runs each submission in a container of its own.")
     results = gradescope_results(assignment, graded, digest, notes, time.monotonic() - started)
     results["extra_data"]["sandboxed"] = not trouble

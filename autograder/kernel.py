@@ -54,8 +54,14 @@ class FreshKernelProcess:
             command = sandbox.command(workdir, ipc, kernel_args, fonts, jax_cache, prime)
             self._process, self._cgroup = sandbox.start(command, limits)
         else:
+            # Never a student's code as root: a root grader without a sandbox runs it as nobody.
+            as_nobody = not prime and sandbox.nobody_can_run_kernels()
+            if as_nobody:
+                sandbox.hand_over(workdir, ipc)
+                jax_cache = None  # the grader's own cache is out of nobody's reach
             env = sandbox.unsandboxed_env(workdir, jax_cache, prime)
-            self._process, self._cgroup = sandbox.start(sandbox.unsandboxed_command(kernel_args), limits, env=env)
+            command = sandbox.unsandboxed_command(kernel_args, as_nobody)
+            self._process, self._cgroup = sandbox.start(command, limits, env=env, cwd=workdir)
 
     def alive(self) -> bool:
         return self._process.poll() is None

@@ -9,6 +9,7 @@ Memory, file size and, where the machine allows, the number of processes are lim
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -45,7 +46,7 @@ def bubblewrap() -> str:
         raise SandboxUnavailable(
             "bubblewrap (bwrap) is not installed, so student code cannot be isolated. Install the "
             "Debian package `bubblewrap` (scripts/setup.sh does), or pass --no-sandbox to run "
-            "submissions unisolated, with your own permissions."
+            "submissions unisolated, with your own permissions (as nobody if you are root)."
         )
     return path
 
@@ -55,6 +56,7 @@ def bubblewrap() -> str:
 XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 SANDBOX_VENV = "/opt/venv"  # where the course's virtual environment appears inside the sandbox
+NOBODY = 65534  # the kernel's user, in the sandbox and, for a root grader, outside it too
 
 
 def _python_binds() -> tuple[list[str], str]:
@@ -147,7 +149,7 @@ def command(
         "--die-with-parent",
         "--new-session",
         "--cap-drop", "ALL",
-        "--uid", "65534", "--gid", "65534",
+        "--uid", str(NOBODY), "--gid", str(NOBODY),
         "--hostname", "sandbox",
         *_system_binds(),
         "--proc", "/proc",
@@ -186,8 +188,39 @@ def command(
     return [*args, "--", python, *kernel_args]
 
 
-def unsandboxed_command(kernel_args: list[str]) -> list[str]:
-    return [sys.executable, *kernel_args]
+@functools.cache
+def nobody_can_run_kernels() -> bool:
+    """Whether this grader, being root, can start an unsandboxed kernel as `nobody` instead of root.
+
+    That needs util-linux's setpriv and a Python environment `nobody` may read (not one under a
+    private home directory, say), which one try per process finds out.
+    """
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    try:
+        tried = subprocess.run([*_as_nobody(), sys.executable, "-c", "import ipykernel, jax, matplotlib"],
+                               capture_output=True, timeout=120, cwd="/", env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return tried.returncode == 0
+
+
+def _as_nobody() -> list[str]:
+    return [shutil.which("setpriv") or "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--no-new-privs", "--"]
+
+
+def unsandboxed_command(kernel_args: list[str], as_nobody: bool) -> list[str]:
+    """Python running `kernel_args`, as the grader's user or, for a root grader, as `nobody`."""
+    return [*(_as_nobody() if as_nobody else []), sys.executable, *kernel_args]
+
+
+def hand_over(*paths: Path) -> None:
+    """Give `nobody` a kernel's working and socket directories (and what is already in them)."""
+    for path in paths:
+        os.chown(path, NOBODY, NOBODY)
+        for entry in path.iterdir():
+            os.chown(entry, NOBODY, NOBODY, follow_symlinks=False)
 
 
 def unsandboxed_env(workdir: Path, jax_cache: Path | None = None, prime: bool = False) -> dict[str, str]:
@@ -227,11 +260,12 @@ def _pids_cgroup(limit: int) -> Path | None:
 
 
 def start(
-    cmd: list[str], limits: Limits, env: dict[str, str] | None = None, pipes: bool = False
+    cmd: list[str], limits: Limits, env: dict[str, str] | None = None, pipes: bool = False, cwd: Path | None = None
 ) -> tuple[subprocess.Popen, Path | None]:
     """Start `cmd` under the limits; the pids cgroup it runs in, if any, is returned with it.
 
-    With `pipes`, the process's stdin and stdout are pipes to the caller (a forker's commands).
+    With `pipes`, the process's stdin and stdout are pipes to the caller (a forker's commands). An
+    unsandboxed kernel gets its working directory as `cwd` (a sandbox sets its own).
     """
     group = _pids_cgroup(limits.processes)
     cmd = _limited(cmd, limits)
@@ -244,6 +278,7 @@ def start(
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # one process group to signal at the end, whatever the sandbox does
         env=env if env is not None else {"PATH": "/usr/bin:/bin"},
+        cwd=cwd,
         close_fds=True,
     )
     return process, group

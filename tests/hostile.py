@@ -177,6 +177,33 @@ for target in targets:
         print('could not write file number', targets.index(target), type(e).__name__)
 """
 
+# Without a sandbox (Gradescope's containers often forbid one), the grader's processes are visible:
+# find Gradescope's layout (source/ beside results/) where one works, write there and fake the results.
+# Only marker files and that layout, so that a failure harms nothing else.
+TAMPER_WITH_THE_GRADER = r"""
+import json, os
+for pid in os.listdir('/proc'):
+    try:
+        where = os.readlink(f'/proc/{pid}/cwd')
+    except OSError:
+        continue
+    results = os.path.join(os.path.dirname(where), 'results')
+    if pid == str(os.getpid()) or not (os.path.isdir(where + '/autograder') and os.path.isdir(results)):
+        continue
+    for target in (where, where + '/autograder', where + '/solutions', results):
+        try:
+            with open(target + '/TAMPERED', 'x') as f:
+                f.write('a submission wrote here')
+            print('tampered with', target)
+        except OSError:
+            pass
+    try:
+        with open(results + '/results.json', 'w') as f:
+            json.dump({'score': 1000, 'tests': []}, f)
+    except OSError:
+        pass
+"""
+
 HOSTILE = [
     Hostile("infinite_loop_in_cell", "loops forever in the first plotting cell",
             {"plot_data": "while True:\n    pass"}, {"plot_data": 0}, says="stopped"),
@@ -208,6 +235,8 @@ HOSTILE = [
             {"x2_25": LOOK_FOR_SECRETS + "\nbeta_25 = (3.0, 4.0)"}),
     Hostile("writes_fake_results", "writes results and gradebooks wherever it can",
             {"x2_25": WRITE_FAKE_RESULTS + "\nbeta_25 = (3.0, 4.0)"}),
+    Hostile("tampers_with_the_grader", "writes into the grader's directories and fakes its results",
+            {"x2_25": TAMPER_WITH_THE_GRADER + "\nbeta_25 = (3.0, 4.0)"}),
     Hostile("enormous_output", "prints tens of megabytes, then answers",
             {"plot_data": "print('x' * 30_000_000)\nfor i in range(200_000):\n    print(i)\n"
              "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"}),

@@ -54,6 +54,7 @@ UPLOADS = {
         Upload("model", "intro_ml.ipynb"),
         Upload("sign_flip", "Copy of intro_ml.ipynb", sandbox_works=False),
         Upload("invalid_json", "intro_ml.ipynb"),
+        Upload("tampers_with_the_grader", "intro_ml.ipynb", sandbox_works=False),
     )
 }
 
@@ -74,8 +75,8 @@ def bundle(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded(bundle, tmp_path_factory) -> dict[str, dict]:
-    """results.json of each upload, graded in its own simulated /autograder, all at once."""
+def autograder_roots(bundle, tmp_path_factory) -> dict[str, Path]:
+    """Each upload's simulated /autograder, once graded there; all are graded at once."""
     running = {}
     for upload in UPLOADS.values():
         where = tmp_path_factory.mktemp(upload.name)
@@ -98,13 +99,18 @@ def graded(bundle, tmp_path_factory) -> dict[str, dict]:
             cwd=root / "source", env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         running[upload.name] = (root, process, log)
-    results = {}
     for name, (root, process, log) in running.items():
         status = process.wait(timeout=600)
         log.close()
         assert status == 0, (root / "results" / "stdout").read_text()[-3000:]
-        results[name] = json.loads((root / "results" / "results.json").read_text())
-    return results
+    return {name: root for name, (root, _, _) in running.items()}
+
+
+@pytest.fixture(scope="module")
+def graded(autograder_roots) -> dict[str, dict]:
+    """results.json of each upload."""
+    return {name: json.loads((root / "results" / "results.json").read_text())
+            for name, root in autograder_roots.items()}
 
 
 def assert_follows_gradescope_spec(results: dict) -> None:
@@ -249,6 +255,15 @@ def test_where_bubblewrap_cannot_sandbox_the_notebook_still_runs_and_the_summary
     assert NO_NAMESPACES in graded["sign_flip"]["output"]
     assert graded["model"]["extra_data"]["sandboxed"] is True
     assert "sandbox" not in graded["model"]["output"]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only a root grader can run a kernel as another user")
+def test_without_bubblewrap_a_root_grader_runs_the_notebook_as_nobody(autograder_roots, graded):
+    """Gradescope grades as root: unsandboxed, the notebook still cannot touch the grader or its results."""
+    root = autograder_roots["tampers_with_the_grader"]
+    assert not list(root.rglob("TAMPERED")), "the notebook wrote into the grader's directories"
+    assert "ran without bubblewrap's sandbox (as the unprivileged user nobody)" in graded["sign_flip"]["output"]
+    assert graded["tampers_with_the_grader"]["extra_data"]["sandboxed"] is False
 
 
 def test_an_upload_without_a_notebook_still_gets_results(tmp_path):

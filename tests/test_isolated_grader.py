@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder import sandbox
 from autograder.sandbox import Limits
 from conftest import make_course
 from hostile import HOSTILE, LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
-from submissions import EXPECTED_FULL, SUBMISSIONS, write
+from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
 
 LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
 CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
@@ -186,6 +187,22 @@ def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
     assert run.returncode == 2
     assert "bubblewrap" in run.stderr and "--no-sandbox" in run.stderr
     assert not (course / "autograded").exists()
+
+
+def test_without_a_sandbox_the_notebook_runs_in_its_own_directory_and_never_as_root(tmp_path):
+    course = make_course(tmp_path / "course")
+    answer = ("import os\nprint(f'uid={os.getuid()} cwd={os.getcwd()}')\n"
+              "open('written_by_the_notebook.txt', 'w').write('here')\nbeta_25 = (3.0, 4.0)")
+    write(Submission("writes_here", "writes a file where it runs", {"x2_25": answer}), course / "submitted" / "s" / "intro_ml")
+    run = grade(course, "--no-sandbox")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert results(course, "s")["score"] == 17
+    assert not list(course.rglob("written_by_the_notebook.txt"))
+    graded = (course / "autograded" / "s" / "intro_ml" / "intro_ml.ipynb").read_text()
+    uid, cwd = re.search(r"uid=(\d+) cwd=(\S+)", graded).groups()
+    assert not Path(cwd).is_relative_to(course)
+    if os.getuid() == 0:
+        assert uid == str(sandbox.NOBODY)
 
 
 def test_no_sandbox_grades_the_same_when_asked_for_explicitly(tmp_path):
