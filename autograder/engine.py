@@ -72,6 +72,8 @@ def grade_submission(
     started = time.monotonic()
     path = submission_dir / assignment.notebook
     try:
+        if path.is_symlink():  # it could lead to any file the grader may read, the solutions too
+            raise Ungradable(f"{assignment.notebook} is a symbolic link, not a notebook: submit the file itself")
         if not path.is_file():
             others = sorted(p.name for p in submission_dir.glob("*.ipynb"))
             hint = f" (found {', '.join(others)})" if others else ""

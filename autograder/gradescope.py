@@ -113,15 +113,24 @@ def find_notebook(submission: Path, name: str) -> Path:
     )
     named = [path for path in notebooks if path.name == name]
     if submission / name in named:
-        return submission / name
+        return _not_a_link(submission, submission / name)
     for candidates in (named, notebooks):
         if len(candidates) == 1:
-            return candidates[0]
+            return _not_a_link(submission, candidates[0])
     if not notebooks:
         raise Ungradable(f"no notebook was submitted: upload {name}")
     found = ", ".join(str(path.relative_to(submission)) for path in notebooks)
     raise Ungradable(f"{len(notebooks)} notebooks were submitted ({found}) and it is unclear which to grade: "
                      f"submit only {name}")
+
+
+def _not_a_link(submission: Path, notebook: Path) -> Path:
+    """`notebook`, unless it leads elsewhere: a link to the course's own source notebook (uploads may hold
+    links, GitHub's do) would have the instructor's solution graded, read by root."""
+    if notebook.is_symlink() or not notebook.resolve().is_relative_to(submission.resolve()):
+        raise Ungradable(f"{notebook.relative_to(submission)} is a symbolic link, not a notebook: "
+                         "upload the notebook file itself")
+    return notebook
 
 
 def sandbox_trouble() -> str:

@@ -326,6 +326,24 @@ def test_no_notebook_or_several_unnamed_ones_cannot_be_graded(tmp_path, files, s
         gradescope.find_notebook(tmp_path, "intro_ml.ipynb")
 
 
+@pytest.mark.parametrize("link", ["intro_ml.ipynb", "homework/intro_ml.ipynb", "anything.ipynb"])
+def test_a_link_to_the_course_source_notebook_is_not_graded(tmp_path, link):
+    """Uploads can hold symbolic links (GitHub's do); one to the instructor's notebook must not earn its points."""
+    source_notebook = COURSE / "source" / "intro_ml" / "intro_ml.ipynb"
+    (tmp_path / "submission" / link).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "submission" / link).symlink_to(source_notebook)
+    assert gradescope.run(tmp_path) == 0
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0
+    assert f"Not graded: {link} is a symbolic link, not a notebook" in results["output"]
+
+
+def test_a_linked_folder_is_not_searched_for_notebooks(tmp_path):
+    (tmp_path / "homework").symlink_to(COURSE / "source" / "intro_ml")
+    with pytest.raises(Ungradable, match="^no notebook was submitted"):
+        gradescope.find_notebook(tmp_path, "intro_ml.ipynb")
+
+
 def test_bubblewrap_is_tried_once_and_its_refusal_is_the_reason(tmp_path, monkeypatch):
     assert gradescope.sandbox_trouble() == "", "bubblewrap should work on the machine that runs the tests"
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -189,6 +189,18 @@ def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
     assert not (course / "autograded").exists()
 
 
+def test_a_submitted_link_to_the_source_notebook_earns_nothing(tmp_path):
+    course = make_course(tmp_path / "course")
+    folder = course / "submitted" / "linker" / "intro_ml"
+    folder.mkdir(parents=True)
+    (folder / "intro_ml.ipynb").symlink_to(course / "source" / "intro_ml" / "intro_ml.ipynb")
+    run = grade(course)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = results(course, "linker")
+    assert found["score"] == 0
+    assert all("intro_ml.ipynb is a symbolic link, not a notebook" in t["output"] for t in found["tests"])
+
+
 def test_without_a_sandbox_the_notebook_runs_in_its_own_directory_and_never_as_root(tmp_path):
     course = make_course(tmp_path / "course")
     answer = ("import os\nprint(f'uid={os.getuid()} cwd={os.getcwd()}')\n"
