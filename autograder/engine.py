@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.kernel import Kernel, KernelDied, RemoteStudent
-from autograder.restore import Ungradable, read_submission, restore
+from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, read_submission, restore
 from autograder.runner import report, run_checks
 from autograder.sandbox import Limits
 
@@ -78,7 +78,8 @@ def grade_submission(
             others = sorted(p.name for p in submission_dir.glob("*.ipynb"))
             hint = f" (found {', '.join(others)})" if others else ""
             raise Ungradable(f"no notebook named {assignment.notebook} was submitted{hint}")
-        notebook = restore(assignment, read_submission(path.read_bytes()))
+        with path.open("rb") as file:  # no more than the largest notebook read_submission accepts
+            notebook = restore(assignment, read_submission(file.read(MAX_NOTEBOOK_BYTES + 1)))
     except Ungradable as error:
         if kernel is not None:
             kernel.close()

@@ -32,7 +32,10 @@ FIGURES = "figures.json"  # the figures each graded answer drew, as plain data, 
 
 def submission_digest(submission_dir: Path, notebook: str) -> str:
     path = submission_dir / notebook
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+    if not path.is_file():
+        return "missing"
+    with path.open("rb") as file:  # in pieces: a submitted file may be far larger than memory allows
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:

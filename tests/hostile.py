@@ -197,7 +197,7 @@ for where in {place for pid in os.listdir('/proc') if pid != str(os.getpid()) fo
     results = os.path.join(os.path.dirname(where), 'results')
     if not (os.path.isdir(where + '/autograder') and os.path.isdir(results)):
         continue
-    for name in ('solutions/intro_ml.py', 'autograder/checks/test_least_squares.py'):
+    for name in ('solutions/intro_ml.py', 'autograder/checks/test_least' + '_squares.py'):  # not a secret itself
         try:
             leaked.append(open(os.path.join(where, name)).read()[:200])
         except OSError:
@@ -280,6 +280,8 @@ HOSTILE = [
             ungradable=True, says="not valid JSON"),
     Hostile("not_a_notebook", "a JSON file that is no notebook", raw=json.dumps({"answer": 42}).encode(),
             ungradable=True, says="no list of cells"),
+    Hostile("oversized_notebook", "a notebook padded with 21 MiB of nothing",
+            raw=b'{"cells": [], "padding": "' + b" " * (21 << 20) + b'"}', ungradable=True, says="larger than 20 MiB"),
     Hostile("empty_file", "an empty file", raw=b"", ungradable=True, says="not valid JSON"),
     Hostile("binary_garbage", "random bytes", raw=bytes(range(256)) * 10, ungradable=True, says="not valid JSON"),
 ]
