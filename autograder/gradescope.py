@@ -125,9 +125,10 @@ def find_notebook(submission: Path, name: str) -> Path:
 
 
 def _not_a_link(submission: Path, notebook: Path) -> Path:
-    """`notebook`, unless it leads elsewhere: a link to the course's own source notebook (uploads may hold
-    links, GitHub's do) would have the instructor's solution graded, read by root."""
-    if notebook.is_symlink() or not notebook.resolve().is_relative_to(submission.resolve()):
+    """`notebook`, unless it is a link: one to the course's own source notebook (uploads may hold links,
+    GitHub's do) would have the instructor's solution graded, read by root. (`rglob` does not enter
+    linked folders, so only the file itself can be one.)"""
+    if notebook.is_symlink():
         raise Ungradable(f"{notebook.relative_to(submission)} is a symbolic link, not a notebook: "
                          "upload the notebook file itself")
     return notebook

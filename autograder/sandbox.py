@@ -198,21 +198,22 @@ def nobody_can_run_kernels() -> bool:
     if os.getuid() != 0 or shutil.which("setpriv") is None:
         return False
     try:
-        tried = subprocess.run([*_as_nobody(), sys.executable, "-c", "import ipykernel, jax, matplotlib"],
+        tried = subprocess.run([*nobody_prefix(), sys.executable, "-c", "import ipykernel, jax, matplotlib"],
                                capture_output=True, timeout=120, cwd="/", env={"PATH": "/usr/bin:/bin"})
     except (OSError, subprocess.TimeoutExpired):
         return False
     return tried.returncode == 0
 
 
-def _as_nobody() -> list[str]:
+def nobody_prefix() -> list[str]:
+    """The command prefix that runs what follows as `nobody`, without groups or ways to regain privileges."""
     return [shutil.which("setpriv") or "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
             "--no-new-privs", "--"]
 
 
 def unsandboxed_command(kernel_args: list[str], as_nobody: bool) -> list[str]:
     """Python running `kernel_args`, as the grader's user or, for a root grader, as `nobody`."""
-    return [*(_as_nobody() if as_nobody else []), sys.executable, *kernel_args]
+    return [*(nobody_prefix() if as_nobody else []), sys.executable, *kernel_args]
 
 
 def hand_over(*paths: Path) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import gradescope
+from autograder import gradescope, sandbox
 from autograder.restore import Ungradable
 from conftest import COURSE
 from hostile import BY_NAME as HOSTILE_BY_NAME
@@ -278,7 +278,7 @@ def test_without_bubblewrap_a_root_grader_runs_the_notebook_as_nobody(autograder
     root = autograder_roots["tampers_with_the_grader"]
     assert not list(root.rglob("TAMPERED")), "the notebook wrote into the grader's directories"
     for hidden in ("solutions/intro_ml.py", "autograder/checks/test_least_squares.py", "release"):
-        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "ls", root / "source" / hidden]
+        as_nobody = [*sandbox.nobody_prefix(), "ls", root / "source" / hidden]
         assert subprocess.run(as_nobody, capture_output=True).returncode != 0, f"nobody can read {hidden}"
     assert "ran without bubblewrap's sandbox (as the unprivileged user nobody)" in graded["sign_flip"]["output"]
     assert graded["tampers_with_the_grader"]["extra_data"]["sandboxed"] is False
