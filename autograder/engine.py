@@ -18,7 +18,7 @@ from nbformat import NotebookNode
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.kernel import Kernel, KernelDied, RemoteStudent
-from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, read_submission, restore
+from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, read_submission, restore, shown
 from autograder.runner import report, run_checks
 from autograder.sandbox import Limits
 
@@ -75,7 +75,7 @@ def grade_submission(
         if path.is_symlink():  # it could lead to any file the grader may read, the solutions too
             raise Ungradable(f"{assignment.notebook} is a symbolic link, not a notebook: submit the file itself")
         if not path.is_file():
-            others = sorted(p.name for p in submission_dir.glob("*.ipynb"))
+            others = sorted(shown(p.name) for p in submission_dir.glob("*.ipynb"))
             hint = f" (found {', '.join(others)})" if others else ""
             raise Ungradable(f"no notebook named {assignment.notebook} was submitted{hint}")
         with path.open("rb") as file:  # no more than the largest notebook read_submission accepts

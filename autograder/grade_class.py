@@ -22,6 +22,7 @@ from autograder.engine import Graded, grade_submission, ungradable
 from autograder.feedback import write_feedback
 from autograder.kernel import AGENT_SOURCE, Kernel
 from autograder.progress import Progress
+from autograder.restore import shown
 from autograder.runner import CHECKS
 from autograder.sandbox import Limits
 
@@ -83,6 +84,10 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     record.clear_leftovers(course, options.assignment)
     todo = []
     for student, folder in submissions(course, options.assignment, options.students):
+        if shown(student) != student:
+            progress.say(f"warning: skipped submitted/{shown(student)}/: its name is not UTF-8 text, "
+                         "which nbgrader's gradebook needs for a student id")
+            continue
         digest = record.submission_digest(folder, assignment.notebook)
         if not options.force and record.already_graded(course, assignment, student, digest):
             progress.skipped(student)

@@ -19,8 +19,9 @@ What students see follows the contract's split between public and hidden checks.
 
 Every question gets both entries, so every student sees the same layout. Gradescope hides the total
 from a student while some entry is hidden from them: each question's points show at once, the total
-once grades are published. Test outputs are the kit's plain text (`text`, shown verbatim, whatever a
-student's error message holds); the top-level summary is Markdown; stdout, the run's log, is for
+once grades are published. Everything is Markdown (`md`): the summary, and each test's output, which
+is the kit's plain text in a code block that nothing in it can close, so a student's error message
+is shown as written and never rendered as links, images or headings. stdout, the run's log, is for
 instructors only, and so is `extra_data`, which Gradescope stores without showing: the kit's record
 of the submission (its digest, any problem, every check), plus whether the kernel was sandboxed.
 
@@ -36,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,7 +51,7 @@ from pathlib import Path
 from autograder import record, sandbox
 from autograder.assignment import Assignment
 from autograder.engine import Graded, grade_submission, ungradable
-from autograder.restore import Ungradable
+from autograder.restore import Ungradable, shown
 from autograder.sandbox import Limits
 
 COURSE = Path(__file__).resolve().parents[1]  # in the bundle: /autograder/source
@@ -119,7 +122,7 @@ def find_notebook(submission: Path, name: str) -> Path:
             return _not_a_link(submission, candidates[0])
     if not notebooks:
         raise Ungradable(f"no notebook was submitted: upload {name}")
-    found = ", ".join(str(path.relative_to(submission)) for path in notebooks)
+    found = ", ".join(shown(str(path.relative_to(submission))) for path in notebooks)
     raise Ungradable(f"{len(notebooks)} notebooks were submitted ({found}) and it is unclear which to grade: "
                      f"submit only {name}")
 
@@ -129,7 +132,7 @@ def _not_a_link(submission: Path, notebook: Path) -> Path:
     GitHub's do) would have the instructor's solution graded, read by root. (`rglob` does not enter
     linked folders, so only the file itself can be one.)"""
     if notebook.is_symlink():
-        raise Ungradable(f"{notebook.relative_to(submission)} is a symbolic link, not a notebook: "
+        raise Ungradable(f"{shown(str(notebook.relative_to(submission)))} is a symbolic link, not a notebook: "
                          "upload the notebook file itself")
     return notebook
 
@@ -169,23 +172,31 @@ def run(root: Path = Path("/autograder")) -> int:
     except Ungradable as error:
         graded, digest, graded_file = ungradable(assignment, STUDENT, str(error)), "missing", "nothing"
     else:
-        graded_file = notebook.relative_to(root / "submission").as_posix()
+        graded_file = shown(notebook.relative_to(root / "submission").as_posix())
         if graded_file != assignment.notebook:
-            notes.append(f"Graded `{graded_file}` as `{assignment.notebook}`.")
+            notes.append(f"Graded {_code(graded_file)} as {_code(assignment.notebook)}.")
         graded, digest = _grade(assignment, notebook, sandboxed=not trouble)
     if trouble:
         user = "as the unprivileged user nobody" if sandbox.nobody_can_run_kernels() else "as the grader's own user"
-        notes.append(f"The notebook ran without bubblewrap's sandbox ({user}): {trouble}. "
+        notes.append(f"The notebook ran without bubblewrap's sandbox ({user}): {_plain(trouble)}. "
                      "Gradescope runs each submission in a container of its own.")
     results = gradescope_results(assignment, graded, digest, notes, time.monotonic() - started)
     results["extra_data"]["sandboxed"] = not trouble
-    destination = root / "results" / "results.json"
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    destination.write_text(json.dumps(results, indent=2))
+    write_results(root / "results" / "results.json", results)
     print(f"graded {graded_file}: {graded.score:g} / {assignment.autograded_points:g} in {results['execution_time']} s, "
           + ("sandboxed" if not trouble else f"WITHOUT the sandbox ({trouble})")
           + (f"; {graded.problem}" if graded.problem else ""))
     return 0
+
+
+def write_results(destination: Path, results: dict) -> None:
+    """Rename a finished file into place: Gradescope never reads half a results.json, and a link left
+    at that name (by a notebook that could write there) is replaced, not followed."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=destination.parent, prefix=".results-",
+                                     delete=False) as file:
+        json.dump(results, file, indent=2)
+    os.replace(file.name, destination)
 
 
 def hide_the_course(course: Path) -> None:
@@ -220,26 +231,50 @@ def gradescope_results(assignment: Assignment, graded: Graded, digest: str, note
     tests = []
     for number, test in enumerate(kit["tests"], start=1):
         failed = [check for check in checks[test["name"]] if check["message"]]
-        common = {"status": test["status"], "name_format": "text", "output_format": "text",
+        common = {"status": test["status"], "name_format": "text", "output_format": "md",
                   "tags": [test["name"].removesuffix("_test")]}
         output = test["output"]
         for check in failed:
             output = output.replace(check["message"], NOT_YET)
         tests.append({"name": test["name"], "number": str(number), "score": test["score"],
-                      "max_score": test["max_score"], "output": output, "visibility": "visible", **common})
+                      "max_score": test["max_score"], "output": verbatim(output), "visibility": "visible", **common})
         tests.append({"name": f"{test['name']}: details", "number": f"{number}.1",
-                      "output": _details(checks[test["name"]]), "visibility": "after_published", **common})
+                      "output": verbatim(_details(checks[test["name"]])), "visibility": "after_published",
+                      **common})
     return {
         "score": kit["score"],
         "execution_time": round(seconds),
         "output": _summary(assignment, graded, notes),
         "output_format": "md",
-        "test_output_format": "text",
+        "test_output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": kit["extra_data"],
     }
+
+
+def verbatim(text: str) -> str:
+    """`text` as a Markdown code block, shown exactly as written: its fence is longer than any run of
+    backticks inside, so no line of a student's message can end the block and be rendered."""
+    fence = _fence(text, 3)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _code(text: str) -> str:
+    """`text` on one line as inline Markdown code: a file name from the upload may hold backticks."""
+    text, fence = " ".join(text.split()), _fence(text, 1)
+    return f"`{text}`" if fence == "`" else f"{fence} {text} {fence}"
+
+
+def _fence(text: str, shortest: int) -> str:
+    return "`" * max(shortest, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+
+
+def _plain(text: str) -> str:
+    """`text` as one Markdown paragraph that renders as written: a problem can quote the upload's
+    file names, which must not become links, images, HTML or code."""
+    return re.sub(r"([\\`*\[\]<>])", r"\\\1", " ".join(text.split()))
 
 
 def _details(checks: list[dict]) -> str:
@@ -256,7 +291,8 @@ def _details(checks: list[dict]) -> str:
 def _summary(assignment: Assignment, graded: Graded, notes: list[str]) -> str:
     paragraphs = [f"**Autograded: {graded.score:g} / {assignment.autograded_points:g} points.**"]
     if graded.problem:
-        paragraphs.append(("Not graded: " if graded.notebook is None else "Grading stopped early: ") + graded.problem + ".")
+        paragraphs.append(("Not graded: " if graded.notebook is None else "Grading stopped early: ")
+                          + _plain(graded.problem) + ".")
     paragraphs.append("Each question below shows its points and the parts of its rubric it met. Why a hidden "
                       "check failed is shown when grades are published.")
     if assignment.manual:

@@ -24,6 +24,12 @@ class Ungradable(Exception):
     """The submission cannot be graded at all; the message says why, for the student."""
 
 
+def shown(name: str) -> str:
+    """A name read from the disk, as text: bytes in it that are not UTF-8 (which Python keeps as lone
+    surrogates, and no page, JSON reader or gradebook accepts) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def read_submission(raw: bytes) -> NotebookNode:
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise Ungradable(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")

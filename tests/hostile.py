@@ -39,6 +39,7 @@ class Hostile:
     raw: bytes | None = None  # a file that is not (quite) a notebook
     says: str = ""  # words the feedback of the first question that lost points must contain
     ungradable: bool = False
+    file: bytes = b"intro_ml.ipynb"  # the name it is submitted under (bytes: it need not be UTF-8)
 
     def expected(self) -> dict[str, float]:
         if self.ungradable:
@@ -283,6 +284,8 @@ HOSTILE = [
     Hostile("oversized_notebook", "a notebook padded with 21 MiB of nothing",
             raw=b'{"cells": [], "padding": "' + b" " * (21 << 20) + b'"}', ungradable=True, says="larger than 20 MiB"),
     Hostile("empty_file", "an empty file", raw=b"", ungradable=True, says="not valid JSON"),
+    Hostile("undecodable_file_name", "the notebook saved under a name whose bytes are not UTF-8",
+            file=b"intro_ml \xff.ipynb", ungradable=True, says="(found intro_ml \ufffd.ipynb)"),
     Hostile("binary_garbage", "random bytes", raw=bytes(range(256)) * 10, ungradable=True, says="not valid JSON"),
 ]
 

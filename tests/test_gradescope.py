@@ -9,6 +9,7 @@ uploads are graded at once; one of them in a container whose bubblewrap cannot c
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import mistune
 import nbformat
 import pytest
 
@@ -42,6 +44,8 @@ VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
 STATUSES = {"passed", "failed"}
 
 NO_NAMESPACES = "bwrap: No permissions to create new namespace"
+# What a student could put in an error message or a file name hoping Gradescope's Markdown renders it.
+MARKUP = "[full marks](x.example) ![](t.png) <img src=x onerror=alert(1)> **all points** `ok`"
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,15 @@ def assert_follows_gradescope_spec(results: dict) -> None:
     assert results["score"] == sum(test.get("score", 0) for test in results["tests"])
 
 
+def rendered(markdown: str) -> str:
+    """The HTML a CommonMark renderer makes of `markdown`."""
+    return mistune.html(markdown).strip()
+
+
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 def scored(results: dict) -> list[dict]:
     return [test for test in results["tests"] if "max_score" in test]
 
@@ -212,8 +225,11 @@ def test_setup_installs_the_pinned_requirements_and_run_autograder_runs_the_grad
 def test_results_follow_gradescopes_specification(graded, name):
     results = graded[name]
     assert_follows_gradescope_spec(results)
-    assert results["output_format"] == "md"
+    assert results["output_format"] == results["test_output_format"] == "md"
     assert results["stdout_visibility"] == "hidden"
+    for test in results["tests"]:
+        assert test["output_format"] == "md"
+        assert rendered(test["output"]).startswith("<pre><code"), "each output is the kit's text, as written"
 
 
 @pytest.mark.parametrize("name", list(UPLOADS))
@@ -295,7 +311,46 @@ def test_an_upload_without_a_notebook_still_gets_results(tmp_path):
     assert all("no notebook was submitted" in test["output"] for test in scored(results))
 
 
+@pytest.mark.parametrize("files", [[f"{MARKUP}.ipynb"], [f"{MARKUP}.ipynb", "intro.ipynb"]])
+def test_file_names_in_the_summary_are_shown_as_written(tmp_path, files):
+    (tmp_path / "submission").mkdir()
+    for file in files:
+        (tmp_path / "submission" / file).write_text("not a notebook")
+    assert gradescope.run(tmp_path) == 0
+    page = rendered(json.loads((tmp_path / "results" / "results.json").read_text())["output"])
+    assert not re.search(r"<(a|img)\b", page) and page.count("<strong>") == 1, page  # only the score is bold
+    assert MARKUP in text_of(page)
+
+
+def test_a_file_name_that_is_not_utf8_still_gives_results_any_json_reader_accepts(tmp_path):
+    (tmp_path / "submission").mkdir()
+    for name in (b"intro_ml \xff.ipynb", b"notes.ipynb"):
+        (tmp_path / "submission" / os.fsdecode(name)).write_text("{}")
+    assert gradescope.run(tmp_path) == 0
+    results = json.loads((tmp_path / "results" / "results.json").read_bytes().decode("utf-8"))
+    json.dumps(results, ensure_ascii=False).encode("utf-8")  # no lone surrogate anywhere
+    assert "(intro_ml \ufffd.ipynb, notes.ipynb)" in results["output"]
+
+
+def test_results_replace_a_link_left_in_their_place(tmp_path):
+    (tmp_path / "results").mkdir()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("untouched")
+    (tmp_path / "results" / "results.json").symlink_to(target)
+    gradescope.write_results(tmp_path / "results" / "results.json", {"score": 0})
+    assert target.read_text() == "untouched"
+    assert json.loads((tmp_path / "results" / "results.json").read_text()) == {"score": 0}
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["results.json"]
+
+
 # ------------------------------------------------------------ the pieces
+
+
+@pytest.mark.parametrize("text", ["plain", MARKUP, f"```\n# 17/17\n{MARKUP}\n````", "`" * 9 + "\n```text"])
+def test_a_test_output_is_shown_exactly_as_the_kit_wrote_it(text):
+    page = rendered(gradescope.verbatim(text))
+    assert page.count("<pre>") == 1 and page.startswith("<pre><code") and page.endswith("</code></pre>")
+    assert text_of(page) == text + "\n"
 
 
 @pytest.mark.parametrize(

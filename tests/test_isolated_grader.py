@@ -27,6 +27,7 @@ from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
 
 LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
 CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
+UNDECODABLE_STUDENT = b"student \xff"  # a folder in submitted/ whose name no gradebook can store
 
 
 def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
@@ -34,10 +35,10 @@ def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout)
 
 
-def submit(course: Path, name: str, content: bytes) -> None:
+def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipynb") -> None:
     folder = course / "submitted" / name / "intro_ml"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "intro_ml.ipynb").write_bytes(content)
+    (folder / os.fsdecode(file)).write_bytes(content)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,8 @@ def graded_class(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     for submission in SUBMISSIONS:
         write(submission, course / "submitted" / submission.name / "intro_ml")
     for hostile in HOSTILE:
-        submit(course, hostile.name, hostile.content())
+        submit(course, hostile.name, hostile.content(), hostile.file)
+    write(HONEST_BY_NAME["model"], course / "submitted" / os.fsdecode(UNDECODABLE_STUDENT) / "intro_ml")
     run = grade(course, "--workers", "2")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return course, run
@@ -92,6 +94,20 @@ def test_an_ungradable_file_still_gets_results_with_the_reason(graded_class):
     found = results(course, "invalid_json")
     assert found["score"] == 0
     assert all("not valid JSON" in t["output"] for t in found["tests"])
+
+
+def test_a_student_folder_whose_name_is_not_utf8_is_skipped_with_a_warning(graded_class):
+    course, run = graded_class
+    assert "warning: skipped submitted/student \ufffd/: its name is not UTF-8 text" in run.stdout + run.stderr
+    assert not (course / "autograded" / os.fsdecode(UNDECODABLE_STUDENT)).exists()
+
+
+def test_every_student_graded_gets_a_feedback_page_and_a_row_in_the_class_report(graded_class):
+    course, _ = graded_class
+    report = (course / "reports" / "intro_ml" / "index.html").read_text(encoding="utf-8")
+    for name in CLASS:
+        assert (course / "feedback" / name / "intro_ml" / "intro_ml.html").is_file(), name
+        assert f'data-student="{name}"' in report, name
 
 
 def test_nothing_of_the_course_directory_shows_in_any_output(graded_class):
