@@ -3,9 +3,10 @@
 One worker grades, in this order, a submission that leaves traces everywhere it can write (files in
 every writable directory, locked directories, changed permissions, POSIX and System V shared
 memory, a process in its own session, symlinks planted where the grader will write the next
-connection files), two that look for those traces, one that kills the sandbox's forker, and two
-model answers. A worker uses
-its two sandboxes in turn, so each later submission runs where an earlier one did.
+connection files), two that look for those traces, one that kills the sandbox's forker, two
+model answers, and one that lowers more computations than one shared MLIR context is used for.
+With spare kernels a worker uses its two sandboxes in turn, so each later submission runs where an
+earlier one did.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ print('FORKER STARTED', open('/proc/2/stat').read().rsplit(')', 1)[1].split()[19
 
 KILLS_THE_FORKER = "import os, signal\nos.kill(2, signal.SIGKILL)"
 
+# More distinct computations than one MLIR context made by the forker is used for (256).
+LOWERS_MANY = """
+import jax
+from jax._src.interpreters import mlir
+values = [float(jax.jit(lambda v, k=k: v * k)(2.0)) for k in range(300)]
+print('LOWERED', values == [2.0 * k for k in range(300)], mlir.make_ir_context() is mlir.make_ir_context())
+"""
+
 # Graded in this order by one worker.
 CLASS = {
     "a_leaves_traces": LEAVES_TRACES,
@@ -99,6 +108,7 @@ CLASS = {
     "d_kills_the_forker": KILLS_THE_FORKER,
     "e_model": None,
     "f_model": None,
+    "g_lowers_many": LOWERS_MANY,
 }
 
 
@@ -169,6 +179,10 @@ def test_the_sandbox_was_cleaned_not_replaced(graded):
 
 def test_planted_symlinks_never_lead_the_grader_to_write_outside(graded):
     assert not list(Path("/tmp").glob(f"{MARK}-host-*"))
+
+
+def test_kernels_lower_in_the_forkers_mlir_context_and_move_on_to_new_ones(graded):
+    assert printed(graded, "g_lowers_many", "LOWERED ") == "True True"
 
 
 @pytest.mark.parametrize("name", list(CLASS))
