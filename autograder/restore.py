@@ -34,7 +34,7 @@ def read_submission(raw: bytes) -> NotebookNode:
     if len(raw) > MAX_NOTEBOOK_BYTES:
         raise Ungradable(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # some editors start the file with a byte order mark
         data = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise Ungradable(f"the file is not a notebook: it is not valid JSON ({str(error)[:200]})") from None
