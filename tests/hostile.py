@@ -35,7 +35,7 @@ class Hostile:
     story: str
     answers: dict[str, str] = field(default_factory=dict)
     lost: dict[str, float] = field(default_factory=dict)
-    mutate: Callable | None = None  # edits the whole notebook after the answers are in
+    mutate: Callable | None = None  # edits the whole notebook after the answers are in (or returns the file)
     raw: bytes | None = None  # a file that is not (quite) a notebook
     says: str = ""  # words the feedback of the first question that lost points must contain
     ungradable: bool = False
@@ -52,7 +52,7 @@ class Hostile:
         nb = notebook(Submission(self.name, self.story, self.answers))
         if self.mutate is not None:
             nb = self.mutate(copy.deepcopy(nb))
-        return nbformat.writes(nb).encode()
+        return nb if isinstance(nb, bytes) else nbformat.writes(nb).encode()
 
 
 def _cells(nb, grade_id):
@@ -102,6 +102,19 @@ def scratch_cells(nb):
     nb.cells.insert(index + 1, nbformat.v4.new_code_cell("def pair_for(total):\n    return (0.0, total ** 0.5)"))
     nb.cells.insert(index + 2, nbformat.v4.new_markdown_cell("My own notes."))
     return nb
+
+
+def mangled_around_the_cells(nb):
+    """What an editor or a merge can leave: outputs and counts that are no such thing, metadata that
+    is not a mapping, an entry in the cell list that is not a cell. Every cell's code is intact."""
+    data = json.loads(nbformat.writes(nb))
+    for cell in data["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = "<<<<<<< HEAD", "7"
+    data["cells"][0]["metadata"] = "lost in a merge"
+    data["cells"].insert(1, 42)
+    data["metadata"] = ["not", "a", "mapping"]
+    return json.dumps(data).encode()  # no longer a notebook nbformat would write
 
 
 def foreign_kernelspec(nb):
@@ -270,6 +283,11 @@ HOSTILE = [
             lost={"least_squares": 0, "plot_fit": 1}),
     Hostile("scratch_cells", "adds a cell of its own whose helper the next answer uses",
             {"x2_25": "beta_25 = pair_for(25)"}, mutate=scratch_cells),
+    Hostile("mangled_around_the_cells", "intact cells, but garbage where outputs and metadata belong",
+            mutate=mangled_around_the_cells),
+    Hostile("source_not_text", "a cell whose source holds a number", raw=json.dumps(
+        {"cells": [{"cell_type": "code", "source": ["x = ", 5], "metadata": {}}], "metadata": {},
+         "nbformat": 4, "nbformat_minor": 5}).encode(), ungradable=True, says="not a readable notebook"),
     Hostile("foreign_kernelspec", "claims to be an R notebook", mutate=foreign_kernelspec),
     Hostile("fake_test_cells", "adds a test cell of its own worth 1000 points", mutate=fake_test_cells),
     Hostile("hardcoded_answers", "types in rounded numbers instead of computing them",
