@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from submissions import BY_NAME as HONEST
 from submissions import EXPECTED_FULL, Submission, notebook
 
 # Fragments of the course's hidden files; a graded notebook showing any of them has leaked.
@@ -305,7 +306,7 @@ HOSTILE = [
     Hostile("undecodable_file_name", "the notebook saved under a name whose bytes are not UTF-8",
             file=b"intro_ml \xff.ipynb", ungradable=True, says="(found intro_ml \ufffd.ipynb)"),
     Hostile("byte_order_mark", "the model answers, saved by an editor that starts the file with a byte order mark",
-            raw=b"\xef\xbb\xbf" + nbformat.writes(notebook(Submission("model", ""))).replace("\n", "\r\n").encode()),
+            raw=b"\xef\xbb\xbf" + nbformat.writes(notebook(HONEST["model"])).replace("\n", "\r\n").encode()),
     Hostile("binary_garbage", "random bytes", raw=bytes(range(256)) * 10, ungradable=True, says="not valid JSON"),
 ]
 
