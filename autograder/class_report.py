@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from autograder import drawing
 from autograder.feedback import html_page, image, page_path, score_class, words, write_feedback
-from autograder.outcome import StudentOutcome, read_outcome, students
+from autograder.outcome import StudentOutcome, read_outcomes, students
 
 MISTAKES_SHOWN = 15
 
@@ -93,7 +93,7 @@ def common_mistakes(outcomes: list[StudentOutcome]) -> list[Mistake]:
 
 def write_class_report(course: Path, assignment: str) -> Path:
     """Write `reports/<assignment>/index.html` from the gradebook and the recorded results."""
-    outcomes = [read_outcome(course, assignment, student) for student in students(course, assignment)]
+    outcomes = read_outcomes(course, assignment, students(course, assignment))
     path = course / "reports" / assignment / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n".join([

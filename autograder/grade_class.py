@@ -62,7 +62,6 @@ def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cach
     marker = cache / ("primed-" + hashlib.sha256("\n".join(sources).encode()).hexdigest()[:16])
     if marker.exists():
         return
-    sandbox.use_jax_cache_here(cache)  # the reference's compilations too
     kernel = Kernel(options.limits, assignment.given_code, options.sandboxed, sandbox.font_cache(), cache, prime=True)
     solution = grade_submission(assignment, "the source notebook", course / "source" / assignment.name,
                                 options.limits, options.sandboxed, kernel=kernel, jax_cache=cache)
@@ -100,6 +99,7 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     workers = max(1, min(options.workers, len(todo)))
     progress.start(len(todo), workers, options.sandboxed)
     jax_cache = sandbox.default_jax_cache()
+    sandbox.use_jax_cache_here(jax_cache)  # this process computes the reference too: for checks and pictures
     prime_jax_cache(course, assignment, options, jax_cache, progress)
     context = get_context("spawn")
     initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache),

@@ -78,34 +78,53 @@ def students(course: Path, assignment: str) -> list[str]:
 
 def read_outcome(course: Path, assignment: str, student: str) -> StudentOutcome:
     """The student's scores from the gradebook, with the checks' words and figures where recorded."""
+    return read_outcomes(course, assignment, [student])[0]
+
+
+def read_outcomes(course: Path, assignment: str, students: list[str]) -> list[StudentOutcome]:
+    """Each student's outcome, in order, from one reading of the gradebook.
+
+    Per student it reads the submitted notebook with its grades and comments at once: looking up each
+    question's grade and comment on its own took a class report most of its time.
+    """
+    with Gradebook(_db_url(course)) as gradebook:
+        notebook = gradebook.find_assignment(assignment).notebooks[0]
+        by_hand = {cell.name for cell in notebook.solution_cells}
+        order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
+        cells = sorted(notebook.grade_cells, key=lambda c: order.get(c.name, len(order)))
+        return [_outcome(course, assignment, gradebook, notebook.name, [c.name for c in cells], by_hand, student)
+                for student in students]
+
+
+def _outcome(course: Path, assignment: str, gradebook: Gradebook, notebook: str, cells: list[str],
+             by_hand: set[str], student: str) -> StudentOutcome:
     graded_dir = course / "autograded" / student / assignment
     results = _read_json(graded_dir / RESULTS)
     checks = results.get("extra_data", {}).get("checks", {}) if results else {}
     outputs = {t.get("name"): t.get("output", "") for t in results.get("tests", [])} if results else {}
-    with Gradebook(_db_url(course)) as gradebook:
-        gradebook.find_submission(assignment, student)  # MissingEntry: never graded
-        notebook = gradebook.find_assignment(assignment).notebooks[0]
-        by_hand = {cell.name for cell in notebook.solution_cells}
-        order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
-        questions = []
-        for cell in sorted(notebook.grade_cells, key=lambda c: order.get(c.name, len(order))):
-            grade = gradebook.find_grade(cell.name, notebook.name, assignment, student)
-            manual = cell.name in by_hand
-            answer_id = cell.name if manual else cell.name.removesuffix("_test")
-            pending = manual and grade.manual_score is None and grade.needs_manual_grade
-            question_checks = tuple(_check(c) for c in checks.get(cell.name, []))
-            questions.append(QuestionOutcome(
-                grade_id=answer_id,
-                max_score=float(grade.max_score),
-                score=None if pending else float(grade.score),
-                by_hand=manual,
-                checks=question_checks,
-                notes=_notes(answer_id, outputs.get(cell.name, ""), bool(question_checks)),
-                comment=_comment(gradebook, answer_id, notebook.name, assignment, student),
-            ))
-        notebook_name = notebook.name
+    submitted = gradebook.find_submission_notebook(notebook, assignment, student)  # MissingEntry: never graded
+    grades = {grade.name: grade for grade in submitted.grades}
+    comments = {comment.name: comment.comment or "" for comment in submitted.comments}
+    questions = []
+    for name in cells:
+        grade = grades.get(name)
+        if grade is None:
+            raise MissingEntry(f"no grade of {name} for {student}")
+        manual = name in by_hand
+        answer_id = name if manual else name.removesuffix("_test")
+        pending = manual and grade.manual_score is None and grade.needs_manual_grade
+        question_checks = tuple(_check(c) for c in checks.get(name, []))
+        questions.append(QuestionOutcome(
+            grade_id=answer_id,
+            max_score=float(grade.max_score),
+            score=None if pending else float(grade.score),
+            by_hand=manual,
+            checks=question_checks,
+            notes=_notes(answer_id, outputs.get(name, ""), bool(question_checks)),
+            comment=comments.get(answer_id, ""),
+        ))
     problem = str(results.get("extra_data", {}).get("problem") or "") if results else ""
-    return StudentOutcome(student, notebook_name, tuple(questions), problem, results is not None,
+    return StudentOutcome(student, notebook, tuple(questions), problem, results is not None,
                           _read_figures(graded_dir / FIGURES))
 
 
@@ -138,13 +157,6 @@ def _notes(grade_id: str, output: str, has_checks: bool) -> tuple[str, ...]:
     if has_checks:
         return tuple(line for line in lines if line.startswith("Note:"))
     return tuple(lines)
-
-
-def _comment(gradebook: Gradebook, answer_id: str, notebook: str, assignment: str, student: str) -> str:
-    try:
-        return gradebook.find_comment(answer_id, notebook, assignment, student).comment or ""
-    except MissingEntry:
-        return ""
 
 
 def _read_figures(path: Path) -> dict[str, list[Figure]]:
