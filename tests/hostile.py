@@ -118,6 +118,18 @@ def mangled_around_the_cells(nb):
     return json.dumps(data).encode()  # no longer a notebook nbformat would write
 
 
+
+def copied_cell_ids(nb):
+    """Cells copied around in an editor: most share one id, the rest have none (a 4.5 notebook
+    needs one on every cell, each different)."""
+    data = json.loads(nbformat.writes(nb))
+    for index, cell in enumerate(data["cells"]):
+        if index % 3:
+            cell["id"] = "copied-cell"
+        else:
+            del cell["id"]
+    return json.dumps(data).encode()
+
 def foreign_kernelspec(nb):
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     nb.metadata["language_info"] = {"name": "R"}
@@ -286,6 +298,8 @@ HOSTILE = [
             {"x2_25": "beta_25 = pair_for(25)"}, mutate=scratch_cells),
     Hostile("mangled_around_the_cells", "intact cells, but garbage where outputs and metadata belong",
             mutate=mangled_around_the_cells),
+    Hostile("copied_cell_ids", "cells that share one id or have none, as copying cells can leave them",
+            mutate=copied_cell_ids),
     Hostile("source_not_text", "a cell whose source holds a number", raw=json.dumps(
         {"cells": [{"cell_type": "code", "source": ["x = ", 5], "metadata": {}}], "metadata": {},
          "nbformat": 4, "nbformat_minor": 5}).encode(), ungradable=True, says="not a readable notebook"),
