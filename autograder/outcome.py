@@ -91,9 +91,8 @@ def read_outcomes(course: Path, assignment: str, students: list[str]) -> list[St
         notebook = gradebook.find_assignment(assignment).notebooks[0]
         by_hand = {cell.name for cell in notebook.solution_cells}
         order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
-        cells = sorted(notebook.grade_cells, key=lambda c: order.get(c.name, len(order)))
-        return [_outcome(course, assignment, gradebook, notebook.name, [c.name for c in cells], by_hand, student)
-                for student in students]
+        cells = [c.name for c in sorted(notebook.grade_cells, key=lambda c: order.get(c.name, len(order)))]
+        return [_outcome(course, assignment, gradebook, notebook.name, cells, by_hand, student) for student in students]
 
 
 def _outcome(course: Path, assignment: str, gradebook: Gradebook, notebook: str, cells: list[str],

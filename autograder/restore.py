@@ -42,8 +42,9 @@ def read_submission(raw: bytes) -> NotebookNode:
     if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
         raise Ungradable("the file is not a notebook: it has no list of cells")
     try:
-        with warnings.catch_warnings():  # nbformat repairs missing and repeated cell ids, and warns about
-            warnings.simplefilter("ignore")  # each on the grader's console: a line per cell, not for us
+        # nbformat repairs missing and repeated cell ids, warning about each on the grader's console
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             return nbformat.reads(json.dumps(_what_grading_reads(data)), as_version=4)
     except Exception as error:
         detail = (str(error).strip().splitlines() or [""])[0][:200]

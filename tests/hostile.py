@@ -118,7 +118,6 @@ def mangled_around_the_cells(nb):
     return json.dumps(data).encode()  # no longer a notebook nbformat would write
 
 
-
 def copied_cell_ids(nb):
     """Cells copied around in an editor: most share one id, the rest have none (a 4.5 notebook
     needs one on every cell, each different)."""
@@ -129,6 +128,7 @@ def copied_cell_ids(nb):
         else:
             del cell["id"]
     return json.dumps(data).encode()
+
 
 def foreign_kernelspec(nb):
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}

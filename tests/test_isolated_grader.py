@@ -96,12 +96,12 @@ def test_an_ungradable_file_still_gets_results_with_the_reason(graded_class):
     assert all("not valid JSON" in t["output"] for t in found["tests"])
 
 
-
 def test_the_grader_prints_no_warning_meant_for_a_notebooks_author(graded_class):
     """nbformat warns about a notebook's cell ids (and repairs them) on stderr: the instructor's
     console would get a line per cell of every such submission."""
     _, run = graded_class
     assert "nbformat" not in run.stderr and "Warning" not in run.stderr, run.stderr[-2000:]
+
 
 def test_a_student_folder_whose_name_is_not_utf8_is_skipped_with_a_warning(graded_class):
     course, run = graded_class
