@@ -32,6 +32,15 @@ c.Execute.extra_arguments = [
 ]
 c.Execute.timeout = 60  # seconds per cell; the seed's notebook needs well under one
 
+# results.json beside each graded notebook, as the isolated grader writes it: last, so that it reads
+# the scores nbgrader has just saved the way nbgrader read them.
+if str(COURSE) not in sys.path:
+    sys.path.insert(0, str(COURSE))
+from nbgrader.converters import Autograde  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [*Autograde.class_traits()["autograde_preprocessors"].default(),
+                                       "autograder.nbgrader_results.WriteResults"]
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder.assignment import Assignment, cell_meta
+from autograder.assignment import Assignment, Question, cell_meta
 from autograder.kernel import Kernel, KernelDied, RemoteStudent
 from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, read_submission, restore, shown
 from autograder.runner import report, run_checks
@@ -142,10 +142,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
     for question in assignment.questions:
         if question.test_id not in outcomes:
             reason = problem or "this test cell did not run"
-            outcomes[question.test_id] = TestOutcome(
-                question.test_id, 0.0, question.points, f"{question.grade_id}: 0 / {question.points:g} points\n"
-                f"  Not graded: {reason}."
-            )
+            outcomes[question.test_id] = zero_outcome(question, f"Not graded: {reason}.")
     tests = [outcomes[q.test_id] for q in assignment.questions]
     return Graded(student, tests, notebook, problem, figures=student_view.drawn)
 
@@ -153,10 +150,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
 def _check(question, ran, student_view) -> TestOutcome:
     if ran.status != "ok" or ran.wrote_stderr:
         why = ran.error if ran.status != "ok" else "the cell wrote to stderr"
-        return TestOutcome(
-            question.test_id, 0.0, question.points,
-            f"{question.grade_id}: 0 / {question.points:g} points\n  A public check of this cell failed: {why}",
-        )
+        return zero_outcome(question, f"A public check of this cell failed: {why}")
     try:
         results = run_checks(question.grade_id, student_view)
     except Exception as error:  # the grader's failure: say so rather than blame the student
@@ -165,6 +159,12 @@ def _check(question, ran, student_view) -> TestOutcome:
     earned = min(sum(r.earned for r in results), question.points)
     checks = [dict(rubric=r.rubric, points=r.points, earned=r.earned, message=r.message) for r in results]
     return TestOutcome(question.test_id, earned, question.points, report(question.grade_id, results), checks)
+
+
+def zero_outcome(question: Question, why: str) -> TestOutcome:
+    """A test cell that earned nothing before its hidden checks could say anything: `why` says why."""
+    return TestOutcome(question.test_id, 0.0, question.points,
+                       f"{question.grade_id}: 0 / {question.points:g} points\n  {why}")
 
 
 def _text_output(text: str) -> dict:

@@ -62,8 +62,12 @@ def already_graded(course: Path, assignment: Assignment, student: str, digest: s
         return False
 
 
-def results_json(graded: Graded, digest: str) -> dict:
-    """Gradescope's results format, one test per test cell."""
+def results_json(graded: Graded, digest: str | None, grader: str = "isolated grader") -> dict:
+    """Gradescope's results format, one test per test cell.
+
+    `digest` is the submitted notebook's SHA-256 when the isolated grader recorded everything about
+    it (a later run skips it then); None when plain `nbgrader autograde` graded it.
+    """
     return {
         "score": graded.score,
         "output": graded.problem or "Graded.",
@@ -78,6 +82,7 @@ def results_json(graded: Graded, digest: str) -> dict:
             for test in graded.tests
         ],
         "extra_data": {
+            "grader": grader,
             "submission_sha256": digest,
             "problem": graded.problem,
             "seconds": round(graded.seconds, 2),

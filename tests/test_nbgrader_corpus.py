@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import make_course
-from submissions import SUBMISSIONS, write
+from submissions import EXPECTED_FULL, SUBMISSIONS, write
 
 SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine
 
@@ -53,6 +54,30 @@ def test_nbgrader_scores_each_question_by_the_contract(graded, submission):
         manual = gradebook.find_grade("gradient_tuple", "intro_ml", "intro_ml", submission.name)
         assert manual.max_score == 2 and (manual.needs_manual_grade or manual.score == 0)
     assert found == submission.expected(), submission.story
+
+
+@pytest.mark.parametrize("submission", SUBMISSIONS, ids=lambda s: s.name)
+def test_nbgrader_writes_results_json_as_the_contract_says(graded, submission):
+    """Plain nbgrader leaves the same results.json as the isolated grader: a test per test cell, in order."""
+    path = graded[submission.name] / "autograded" / submission.name / "intro_ml" / "results.json"
+    results = json.loads(path.read_text())
+    expected = submission.expected()
+    assert [test["name"] for test in results["tests"]] == [f"{grade_id}_test" for grade_id in EXPECTED_FULL]
+    assert results["score"] == sum(expected.values())
+    for test, (grade_id, score) in zip(results["tests"], expected.items()):
+        assert (test["score"], test["max_score"]) == (score, EXPECTED_FULL[grade_id]), submission.story
+        assert test["status"] == ("passed" if score == EXPECTED_FULL[grade_id] else "failed")
+        assert test["output"].startswith(f"{grade_id}: {score:g} / {EXPECTED_FULL[grade_id]:g} points\n")
+    # the kit's grader does not take nbgrader's file for its own: it grades the submission again
+    assert results["extra_data"]["submission_sha256"] is None
+
+
+def test_results_json_of_nbgrader_leaves_out_what_the_student_code_printed(graded):
+    """one_epoch prints a line per call, also in its test cell's public check: the feedback is the report."""
+    path = graded["model"] / "autograded" / "model" / "intro_ml" / "results.json"
+    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}["one_epoch_test"]
+    assert "Step 0, loss" in feedback(graded, "model", "one_epoch")
+    assert output.startswith("one_epoch: 3 / 3 points") and "Step" not in output
 
 
 def feedback(graded, name: str, grade_id: str) -> str:

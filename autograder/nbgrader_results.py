@@ -1,0 +1,71 @@
+"""`results.json` under plain `nbgrader autograde` too: the contract's file, whichever way a class is graded.
+
+nbgrader runs `WriteResults` last among its autograde preprocessors (see `nbgrader_config.py`), on
+the notebook it has just executed. Each test cell's score is read the way nbgrader's SaveAutoGrades
+reads it (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is
+the report the hidden checks printed, and the file goes to nbgrader's own writer through
+`resources["outputs"]`, which puts it beside the graded notebook; a submission nbgrader fails to
+grade is removed by nbgrader, file and all.
+"""
+
+from __future__ import annotations
+
+import json
+
+from nbformat import NotebookNode
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from autograder.assignment import Question, cell_meta
+from autograder.engine import Graded, TestOutcome, zero_outcome
+from autograder.record import RESULTS, results_json
+
+
+class WriteResults(NbGraderPreprocessor):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources["nbgrader"]
+        cells = {cell_meta(cell).get("grade_id"): cell for cell in nb.cells if cell.cell_type == "code"}
+        tests = [outcome(question, cells.get(question.test_id)) for question in questions(info)]
+        graded = Graded(info["student"], tests, notebook=None)
+        results = results_json(graded, digest=None, grader="nbgrader autograde")
+        del results["extra_data"]["seconds"], results["extra_data"]["checks"]  # nbgrader tells neither
+        resources.setdefault("outputs", {})[RESULTS] = json.dumps(results, indent=2).encode()
+        return nb, resources
+
+
+def questions(info: dict) -> list[Question]:
+    """The notebook's autograded test cells, in notebook order, as the gradebook knows them."""
+    with Gradebook(info["db_url"]) as gradebook:
+        notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+        answers = {cell.name for cell in notebook.solution_cells}
+        order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
+        tests = sorted((cell for cell in notebook.grade_cells if cell.name not in answers),
+                       key=lambda cell: order.get(cell.name, len(order)))
+        return [Question(cell.name.removesuffix("_test"), cell.name, float(cell.max_score)) for cell in tests]
+
+
+def outcome(question: Question, cell: NotebookNode | None) -> TestOutcome:
+    if cell is None:
+        return zero_outcome(question, "Not graded: this test cell is missing from the notebook.")
+    score, _ = utils.determine_grade(cell)
+    for output in cell.outputs:  # in the order determine_grade reads them
+        if output.output_type == "execute_result":
+            break
+        if output.output_type == "error":
+            why = f"{output.get('ename', 'Error')}: {str(output.get('evalue', ''))[:500]}"
+            return zero_outcome(question, f"A public check of this cell failed: {why}")
+        if output.output_type == "stream" and output.name == "stderr":
+            return zero_outcome(question, "A public check of this cell failed: the cell wrote to stderr")
+    printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+    return TestOutcome(question.test_id, float(score or 0.0), question.points, hidden_report(question, printed))
+
+
+def hidden_report(question: Question, printed: str) -> str:
+    """The hidden checks' report: what the cell printed from its last line naming the question on.
+
+    Before it, the public checks may have run the student's code, which prints what it likes.
+    """
+    lines = printed.rstrip("\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.startswith(f"{question.grade_id}: ")]
+    return "\n".join(lines[starts[-1]:]) if starts else printed.strip() or f"{question.grade_id}: no report"
