@@ -17,7 +17,8 @@ from autograder.engine import Graded
 
 
 class Progress:
-    def __init__(self, assignment: Assignment, mode: str = "auto", out: TextIO = sys.stdout, err: TextIO = sys.stderr):
+    def __init__(self, assignment: Assignment, mode: str = "auto", out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                 clock=time.monotonic):
         if mode == "auto":
             mode = "bar" if err.isatty() else "lines"
         self.mode = mode
@@ -25,7 +26,10 @@ class Progress:
         self._out, self._err = out, err
         self._total = 0
         self._done = 0
-        self._started = time.monotonic()
+        self._clock = clock
+        self._started = clock()
+        self._workers = 1
+        self._finished_at: list[float] = []  # when each result came, for the ETA
 
     def say(self, text: str) -> None:
         if self.mode in ("lines", "bar"):
@@ -38,7 +42,8 @@ class Progress:
             print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
 
     def start(self, total: int, workers: int, sandboxed: bool) -> None:
-        self._total, self._done, self._started = total, 0, time.monotonic()
+        self._total, self._done, self._started, self._workers = total, 0, self._clock(), workers
+        self._finished_at = []
         self.event("start", submissions=total, workers=workers, sandboxed=sandboxed)
         self.say(f"grading {total} submission(s) of {self._assignment.name} with {workers} worker(s)"
                  + ("" if sandboxed else ", WITHOUT the sandbox"))
@@ -49,6 +54,7 @@ class Progress:
 
     def graded(self, graded: Graded) -> None:
         self._done += 1
+        self._finished_at.append(self._clock())
         self.event(
             "graded", student=graded.student, score=graded.score, max_score=self._assignment.autograded_points,
             tests={t.test_id: t.score for t in graded.tests}, seconds=round(graded.seconds, 2),
@@ -59,9 +65,15 @@ class Progress:
                  f"in {graded.seconds:.1f} s{note}")
 
     def eta(self) -> float | None:
-        if not self._done:
+        """Seconds left, at the pace of the latest results: two per worker, once each has given one.
+
+        The first results take far longer than the next (the workers and their sandboxes start), and
+        the workers' first results come all at once, so neither says how fast the rest will come.
+        """
+        if self._done <= self._workers:
             return None
-        per_submission = (time.monotonic() - self._started) / self._done
+        recent = self._finished_at[-(2 * self._workers + 1):]
+        per_submission = (recent[-1] - recent[0]) / (len(recent) - 1)
         return per_submission * (self._total - self._done)
 
     def _bar(self) -> str:
@@ -88,7 +100,7 @@ class Progress:
             scores = [next(t.score for t in g.tests if t.test_id == question.test_id) for g in graded_all]
             lost = sum(score < question.points for score in scores)
             rows.append((question.grade_id, sum(scores) / len(scores), question.points, lost))
-        elapsed = time.monotonic() - self._started
+        elapsed = self._clock() - self._started
         self.event("summary", submissions=len(graded_all), seconds=round(elapsed, 2),
                    questions={name: {"mean": round(mean, 3), "points": points, "lost_points": lost}
                               for name, mean, points, lost in rows})
