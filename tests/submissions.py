@@ -461,6 +461,12 @@ for i in range(20):
     Submission("beta_25_complex", "uses a complex number", {"x2_25": "beta_25 = (3 + 0j, 4)"}, {"x2_25": 0}),
     Submission("beta_25_number", "sets beta_25 to the number 25", {"x2_25": "beta_25 = 25"}, {"x2_25": 0}),
     Submission(
+        "gradient_summed",
+        "returns the sum of the gradient's components: one number, not one per parameter",
+        {"grad_of_loss": "def grad_of_loss(params, x, y):\n    return jnp.sum(jax.grad(loss)(params, x, y))"},
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
         "noisy_stderr",
         "writes warnings to stderr from its answer cells and functions",
         {

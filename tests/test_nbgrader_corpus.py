@@ -72,6 +72,20 @@ def test_nbgrader_writes_results_json_as_the_contract_says(graded, submission):
     assert results["extra_data"]["submission_sha256"] is None
 
 
+@pytest.mark.parametrize(
+    "name, grade_id, words",
+    [
+        ("beta_25_number", "x2_25", "beta_25 should be a pair of two numbers"),
+        ("gradient_summed", "grad_of_loss", "grad_of_loss should return one number per parameter"),
+        ("untouched_release", "plot_data", "The cell above still raises NotImplementedError"),
+    ],
+)
+def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, words):
+    path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
+    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
+    assert output.startswith(f"{grade_id}: 0 / ") and f"A public check of this cell failed: AssertionError: {words}" in output
+
+
 def test_results_json_of_nbgrader_leaves_out_what_the_student_code_printed(graded):
     """one_epoch prints a line per call, also in its test cell's public check: the feedback is the report."""
     path = graded["model"] / "autograded" / "model" / "intro_ml" / "results.json"
