@@ -25,7 +25,6 @@ class Progress:
         self._assignment = assignment
         self._out, self._err = out, err
         self._total = 0
-        self._done = 0
         self._clock = clock
         self._started = clock()
         self._workers = 1
@@ -42,7 +41,7 @@ class Progress:
             print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
 
     def start(self, total: int, workers: int, sandboxed: bool) -> None:
-        self._total, self._done, self._started, self._workers = total, 0, self._clock(), workers
+        self._total, self._started, self._workers = total, self._clock(), workers
         self._finished_at = []
         self.event("start", submissions=total, workers=workers, sandboxed=sandboxed)
         self.say(f"grading {total} submission(s) of {self._assignment.name} with {workers} worker(s)"
@@ -52,8 +51,11 @@ class Progress:
         self.event("skipped", student=student)
         self.say(f"skipped {student}: already graded (use --force to grade again)")
 
+    @property
+    def _done(self) -> int:
+        return len(self._finished_at)
+
     def graded(self, graded: Graded) -> None:
-        self._done += 1
         self._finished_at.append(self._clock())
         self.event(
             "graded", student=graded.student, score=graded.score, max_score=self._assignment.autograded_points,
