@@ -18,8 +18,8 @@ One grading by the isolated grader (`python -m autograder grade`), in the order 
 * `grade_class.py`, `progress.py`: a whole class in parallel workers, and what the person waiting sees.
 
 Under plain `nbgrader autograde`, `in_notebook.py` is the hidden part of each test cell: the same
-checks, run inside the student's kernel; `nbgrader_results.py` then writes the same `results.json`
-from the graded notebook. `gradescope.py` packs the same engine for Gradescope.
+checks, run inside the student's kernel; `nbgrader_steps.py` adds the kit's restoring of cells and
+its `results.json` to nbgrader's pipeline. `gradescope.py` packs the same engine for Gradescope.
 
 After grading, for people to read (`class_report.rebuild_all` rebuilds them all without grading again):
 

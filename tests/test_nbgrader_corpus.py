@@ -1,4 +1,8 @@
-"""The corpus graded end to end by plain `nbgrader autograde`: every question scores as the contract says."""
+"""The corpus graded end to end by plain `nbgrader autograde`: every question scores as the contract says.
+
+Also the hostile notebooks that only rearrange cells: nbgrader, with the kit's `RestoreCells` step,
+restores them as the isolated grader does and gives the same scores.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,14 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import make_course
+from hostile import HOSTILE
 from submissions import EXPECTED_FULL, SUBMISSIONS, write
 
 SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine
+# Hostile notebooks that only rearrange cells: nbgrader must grade them as the isolated grader does
+RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_given_and_test_cells",
+                                             "deletes_an_answer_cell", "scratch_cells", "fake_test_cells",
+                                             "foreign_kernelspec", "copied_cell_ids"}]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +36,11 @@ def graded(tmp_path_factory) -> dict[str, Path]:
         for submission in SUBMISSIONS[shard::SHARDS]:
             write(submission, course / "submitted" / submission.name / "intro_ml")
             courses[submission.name] = course
+        for hostile in RESTORED[shard::SHARDS]:
+            folder = course / "submitted" / hostile.name / "intro_ml"
+            folder.mkdir(parents=True)
+            (folder / "intro_ml.ipynb").write_bytes(hostile.content())
+            courses[hostile.name] = course
         subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml"], cwd=course,
                        check=True, capture_output=True, timeout=300)
         processes.append(subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create"],
@@ -43,7 +57,7 @@ def test_corpus_has_a_mistake_for_every_question():
         assert any(s.expected()[grade_id] < SUBMISSIONS[0].expected()[grade_id] for s in SUBMISSIONS), grade_id
 
 
-@pytest.mark.parametrize("submission", SUBMISSIONS, ids=lambda s: s.name)
+@pytest.mark.parametrize("submission", SUBMISSIONS + RESTORED, ids=lambda s: s.name)
 def test_nbgrader_scores_each_question_by_the_contract(graded, submission):
     course = graded[submission.name]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
@@ -56,7 +70,7 @@ def test_nbgrader_scores_each_question_by_the_contract(graded, submission):
     assert found == submission.expected(), submission.story
 
 
-@pytest.mark.parametrize("submission", SUBMISSIONS, ids=lambda s: s.name)
+@pytest.mark.parametrize("submission", SUBMISSIONS + RESTORED, ids=lambda s: s.name)
 def test_nbgrader_writes_results_json_as_the_contract_says(graded, submission):
     """Plain nbgrader leaves the same results.json as the isolated grader: a test per test cell, in order."""
     path = graded[submission.name] / "autograded" / submission.name / "intro_ml" / "results.json"

@@ -1,25 +1,42 @@
-"""`results.json` under plain `nbgrader autograde` too: the contract's file, whichever way a class is graded.
+"""The kit's two steps in plain `nbgrader autograde`, so that it grades as the isolated grader does.
 
-nbgrader runs `WriteResults` last among its autograde preprocessors (see `nbgrader_config.py`), on
-the notebook it has just executed. Each test cell's score is read the way nbgrader's SaveAutoGrades
-reads it (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is
-the report the hidden checks printed, and the file goes to nbgrader's own writer through
-`resources["outputs"]`, which puts it beside the graded notebook; a submission nbgrader fails to
-grade is removed by nbgrader, file and all.
+`nbgrader_config.py` adds them to nbgrader's pipeline of preprocessors:
+
+* `RestoreCells`, among the sanitizing steps before nbgrader's own OverwriteCells: the release's
+  given and test cells with the student's answers, as `restore.py` makes them for the isolated
+  grader. nbgrader alone puts back the source of a locked cell the student edited, but not one the
+  student deleted, and it keeps a cell the student added with grading metadata of its own.
+  OverwriteCells then fills the test cells' hidden parts in from the gradebook.
+* `WriteResults`, last, on the notebook nbgrader has just executed: `results.json` beside the graded
+  notebook. Each test cell's score is read the way nbgrader's SaveAutoGrades reads it
+  (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is the
+  report the hidden checks printed, and the file goes to nbgrader's own writer through
+  `resources["outputs"]`. A submission nbgrader fails to grade is removed by nbgrader, file and all.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
 
-from autograder.assignment import Question, cell_meta
+from autograder.assignment import Assignment, Question, cell_meta
 from autograder.engine import Graded, TestOutcome, zero_outcome
 from autograder.record import RESULTS, results_json
+from autograder.restore import restore
+
+
+class RestoreCells(NbGraderPreprocessor):
+    course = Unicode(help="the course's root directory").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        assignment = Assignment.load(Path(self.course), resources["nbgrader"]["assignment"])
+        return restore(assignment, nb), resources
 
 
 class WriteResults(NbGraderPreprocessor):
