@@ -5,8 +5,8 @@
 * `RestoreCells`, among the sanitizing steps before nbgrader's own OverwriteCells: the release's
   given and test cells with the student's answers, as `restore.py` makes them for the isolated
   grader. nbgrader alone puts back the source of a locked cell the student edited, but not one the
-  student deleted, and it keeps a cell the student added with grading metadata of its own.
-  OverwriteCells then fills the test cells' hidden parts in from the gradebook.
+  student deleted (a notebook without its data cell loses most of its points). OverwriteCells then
+  fills the test cells' hidden parts in from the gradebook.
 * `WriteResults`, last, on the notebook nbgrader has just executed: `results.json` beside the graded
   notebook. Each test cell's score is read the way nbgrader's SaveAutoGrades reads it
   (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is the
