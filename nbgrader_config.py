@@ -45,7 +45,7 @@ _sanitize.insert(_sanitize.index(OverwriteCells), "autograder.nbgrader_steps.Res
 c.Autograde.sanitize_preprocessors = _sanitize
 c.Autograde.autograde_preprocessors = [*Autograde.class_traits()["autograde_preprocessors"].default(),
                                        "autograder.nbgrader_steps.WriteResults"]
-c.RestoreCells.course = str(COURSE)
+c.RestoreCells.course = c.WriteResults.course = str(COURSE)
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

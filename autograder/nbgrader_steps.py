@@ -21,7 +21,6 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
@@ -31,35 +30,29 @@ from autograder.record import RESULTS, results_json
 from autograder.restore import restore
 
 
-class RestoreCells(NbGraderPreprocessor):
+class _CourseStep(NbGraderPreprocessor):
+    """A step that knows the assignment as the isolated grader does, from the course's directory."""
+
     course = Unicode(help="the course's root directory").tag(config=True)
 
-    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        assignment = Assignment.load(Path(self.course), resources["nbgrader"]["assignment"])
-        return restore(assignment, nb), resources
+    def assignment(self, resources: dict) -> Assignment:
+        return Assignment.load(Path(self.course), resources["nbgrader"]["assignment"])
 
 
-class WriteResults(NbGraderPreprocessor):
+class RestoreCells(_CourseStep):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        info = resources["nbgrader"]
+        return restore(self.assignment(resources), nb), resources
+
+
+class WriteResults(_CourseStep):
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         cells = {cell_meta(cell).get("grade_id"): cell for cell in nb.cells if cell.cell_type == "code"}
-        tests = [outcome(question, cells.get(question.test_id)) for question in questions(info)]
-        graded = Graded(info["student"], tests, notebook=None)
+        tests = [outcome(question, cells.get(question.test_id)) for question in self.assignment(resources).questions]
+        graded = Graded(resources["nbgrader"]["student"], tests, notebook=None)
         results = results_json(graded, digest=None, grader="nbgrader autograde")
         del results["extra_data"]["seconds"], results["extra_data"]["checks"]  # nbgrader tells neither
         resources.setdefault("outputs", {})[RESULTS] = json.dumps(results, indent=2).encode()
         return nb, resources
-
-
-def questions(info: dict) -> list[Question]:
-    """The notebook's autograded test cells, in notebook order, as the gradebook knows them."""
-    with Gradebook(info["db_url"]) as gradebook:
-        notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-        answers = {cell.name for cell in notebook.solution_cells}
-        order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
-        tests = sorted((cell for cell in notebook.grade_cells if cell.name not in answers),
-                       key=lambda cell: order.get(cell.name, len(order)))
-        return [Question(cell.name.removesuffix("_test"), cell.name, float(cell.max_score)) for cell in tests]
 
 
 def outcome(question: Question, cell: NotebookNode | None) -> TestOutcome:
