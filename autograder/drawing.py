@@ -4,11 +4,17 @@ A student's figure is redrawn from the plain data the checks read (points, lines
 labels, surface vertices), never by running the student's code again, so the page shows exactly
 what was graded. The reference figures are drawn from `solutions/`. Every picture is a PNG in
 memory; figures are made without pyplot, which keeps no state between pictures.
+
+Drawing is most of a feedback page's cost, and the pictures repeat: the grader redraws what an answer
+drew in its own style (colours are not recorded), so every correct answer to a plotting question
+makes the same picture. A student's picture is therefore drawn once per distinct figure and run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import io
 import math
 from collections.abc import Callable
@@ -41,15 +47,51 @@ def png(draw: Callable[[Canvas], None], size: tuple[float, float] = SIZE, fitted
 
 
 def student_png(figure: Figure) -> bytes:
-    """The student's figure as the grader recorded it.
+    """The student's figure as the grader recorded it, drawn once for all the figures equal to it."""
+    key = fingerprint(figure)
+    picture = _drawn.pop(key, None) or _draw_student(figure)
+    _drawn[key] = picture  # the most recently used last
+    if len(_drawn) > KEPT_PICTURES:
+        del _drawn[next(iter(_drawn))]
+    return picture
 
-    Labels are first drawn as matplotlib would (with `$...$` mathtext); a label that mathtext cannot
-    parse only fails when the picture is saved, and then the figure is drawn again with plain labels.
-    """
+
+KEPT_PICTURES = 64  # a picture is some 20-50 kB
+_drawn: dict[bytes, bytes] = {}  # fingerprint -> picture, least recently used first
+
+
+def _draw_student(figure: Figure) -> bytes:
+    """Labels are first drawn as matplotlib would (with `$...$` mathtext); a label that mathtext cannot
+    parse only fails when the picture is saved, and then the figure is drawn again with plain labels."""
     try:
         return png(lambda canvas: _draw_recorded(canvas, figure, math_text=True))
     except ValueError:
         return png(lambda canvas: _draw_recorded(canvas, figure, math_text=False))
+
+
+def fingerprint(figure: Figure) -> bytes:
+    """A digest of everything a recorded figure holds: equal for two figures exactly when they are equal."""
+    digest = hashlib.sha256()
+
+    def feed(value) -> None:
+        if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+            digest.update(f"array {value.dtype.str} {value.shape}:".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        elif dataclasses.is_dataclass(value):
+            digest.update(f"{type(value).__name__}({len(dataclasses.fields(value))}:".encode())
+            for field in dataclasses.fields(value):
+                feed(getattr(value, field.name))
+        elif isinstance(value, tuple):
+            digest.update(f"tuple({len(value)}:".encode())
+            for item in value:
+                feed(item)
+        elif isinstance(value, (str, bool, int, float)):
+            digest.update(f"{type(value).__name__} {value!r}:".encode())
+        else:
+            raise TypeError(f"a recorded figure holds no {type(value).__name__}")
+
+    feed(figure)
+    return digest.digest()
 
 
 def _draw_recorded(canvas: Canvas, figure: Figure, math_text: bool) -> None:

@@ -9,6 +9,7 @@ opens each page; the tests assert what a person would see. Screenshots go to tes
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shutil
 import subprocess
@@ -286,6 +287,43 @@ def test_a_figure_with_a_label_matplotlib_cannot_parse_is_still_drawn():
         Axes("3d", xlabel="b", surfaces=(np.array([[0.0, 0.0, 1.0], [1.0, 1.0, 2.0]]),)),
     ))
     assert drawing.student_png(figure).startswith(b"\x89PNG")
+
+
+def scatter_and_line(**changes) -> Figure:
+    """A plot_data-like figure; `changes` replace fields of its axes."""
+    x = np.linspace(0.0, 1.0, 100)
+    axes = Axes("2d", xlabel="x", ylabel="y", points=(np.stack([x, 3 * x + 2], axis=1),),
+                lines=(Line(np.array([[0.0, 2.0], [1.0, 5.0]]), "-", ""),))
+    return Figure(axes=(dataclasses.replace(axes, **changes),))
+
+
+@pytest.mark.parametrize("changes", [
+    dict(xlabel="X"),
+    dict(title="x"),
+    dict(points=(scatter_and_line().axes[0].points[0][:50], scatter_and_line().axes[0].points[0][50:])),
+    dict(points=(scatter_and_line().axes[0].points[0] + np.array([0.0, 1e-12]),)),
+    dict(lines=(Line(np.array([[0.0, 2.0], [1.0, 5.0]]), "--", ""),)),
+    dict(lines=(Line(np.array([[0.0, 2.0], [1.0, 5.0]]), "-", "", infinite=True),)),
+    dict(projection="3d"),
+])
+def test_a_figure_that_differs_in_anything_recorded_gets_a_picture_of_its_own(changes):
+    figure, other = scatter_and_line(), scatter_and_line(**changes)
+    assert drawing.fingerprint(figure) != drawing.fingerprint(other)
+    assert drawing.fingerprint(figure) == drawing.fingerprint(scatter_and_line())
+    assert drawing.student_png(other) == drawing._draw_student(other)
+
+
+def test_equal_figures_are_drawn_once(monkeypatch):
+    drawn = []
+    draw = drawing._draw_student
+    monkeypatch.setattr(drawing, "_draw_student", lambda figure: drawn.append(figure) or draw(figure))
+    monkeypatch.setattr(drawing, "_drawn", {})
+    pictures = [drawing.student_png(scatter_and_line(title=title)) for title in ("a", "b", "a", "a", "b")]
+    assert len(drawn) == 2 and [figure.axes[0].title for figure in drawn] == ["a", "b"]
+    assert pictures[0] == pictures[2] == pictures[3] != pictures[1] == pictures[4]
+    for title in range(drawing.KEPT_PICTURES + 10):
+        drawing.student_png(scatter_and_line(title=str(title)))
+    assert len(drawing._drawn) == drawing.KEPT_PICTURES
 
 
 def test_the_messages_a_student_reads_drop_course_paths_and_tracebacks(built):
