@@ -18,7 +18,9 @@ from nbformat import NotebookNode
 
 from autograder.assignment import Assignment, cell_meta
 
-MAX_NOTEBOOK_BYTES = 20 << 20
+# As large an upload as Gradescope accepts. Saved outputs count (the size is known before anything is
+# read) though grading drops them: a notebook saved after a long, chatty run is still graded.
+MAX_NOTEBOOK_BYTES = 100 << 20
 
 
 class Ungradable(Exception):
@@ -36,7 +38,7 @@ def read_submission(raw: bytes) -> NotebookNode:
         raise Ungradable(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
     try:
         text = raw.decode("utf-8-sig")  # some editors start the file with a byte order mark
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_without_outputs)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise Ungradable(f"the file is not a notebook: it is not valid JSON ({str(error)[:200]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
@@ -49,6 +51,12 @@ def read_submission(raw: bytes) -> NotebookNode:
     except Exception as error:
         detail = (str(error).strip().splitlines() or [""])[0][:200]
         raise Ungradable(f"the file is not a readable notebook ({type(error).__name__}: {detail})") from None
+
+
+def _without_outputs(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as read, but with its outputs emptied as soon as its cell is read, so that the
+    outputs of at most one cell are in memory at once (of a 100 MiB notebook, that is most of it)."""
+    return {key: [] if key == "outputs" else value for key, value in pairs}
 
 
 def _what_grading_reads(data: dict) -> dict:

@@ -136,6 +136,13 @@ def foreign_kernelspec(nb):
     return nb
 
 
+def with_saved_outputs(nb):
+    """As a notebook is saved after training for hours with a progress line per step."""
+    line = "Step 0, loss 0.2437 and beta [2.0141 3.0019]\n"
+    _cells(nb, "training_loop")[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=[line] * 660_000)]
+    return nb
+
+
 def fake_test_cells(nb):
     """Add cells claiming to be graded tests worth points, and an extra cell anywhere."""
     fake = nbformat.v4.new_code_cell("1000.0")
@@ -314,8 +321,10 @@ HOSTILE = [
             ungradable=True, says="not valid JSON"),
     Hostile("not_a_notebook", "a JSON file that is no notebook", raw=json.dumps({"answer": 42}).encode(),
             ungradable=True, says="no list of cells"),
-    Hostile("oversized_notebook", "a notebook padded with 21 MiB of nothing",
-            raw=b'{"cells": [], "padding": "' + b" " * (21 << 20) + b'"}', ungradable=True, says="larger than 20 MiB"),
+    Hostile("oversized_notebook", "a notebook padded with 101 MiB of nothing",
+            raw=b'{"cells": [], "padding": "' + b" " * (101 << 20) + b'"}', ungradable=True, says="larger than 100 MiB"),
+    Hostile("saved_with_long_outputs", "the model answers, saved after a run that printed 35 MiB",
+            mutate=with_saved_outputs),
     Hostile("empty_file", "an empty file", raw=b"", ungradable=True, says="not valid JSON"),
     Hostile("undecodable_file_name", "the notebook saved under a name whose bytes are not UTF-8",
             file=b"intro_ml \xff.ipynb", ungradable=True, says="(found intro_ml \ufffd.ipynb)"),
