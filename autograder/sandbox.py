@@ -227,7 +227,7 @@ def hand_over(*paths: Path) -> None:
 def unsandboxed_env(workdir: Path, jax_cache: Path | None = None, prime: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_", "JAX_"))}
     env.update(HOME=str(workdir), JAX_PLATFORMS="cpu", MPLBACKEND="agg", PYTHONDONTWRITEBYTECODE="1",
-               XLA_FLAGS=XLA_FLAGS)
+               XLA_FLAGS=XLA_FLAGS, PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin")  # as in the sandbox
     env.update(jax_cache_env(jax_cache, prime))
     return env
 

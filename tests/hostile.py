@@ -184,10 +184,17 @@ for guess in ['solutions', 'autograder']:
 print('\n'.join(found)[:90000])
 """
 
+# Whatever of the course the search found, where a grader quotes it: the message of a failing check.
+LEAK_IN_AN_ERROR = r"""
+leak = [f for f in found if any(w in f for w in ('autograder', 'solution', 'test_', 'HIDDEN', 'SQLite'))]
+def grad_of_loss(params, x, y):
+    raise RuntimeError('found: ' + ' | '.join(leak)[:3000])
+"""
+
 LEAVE_PROCESSES = r"""
 import subprocess, os, time
 subprocess.Popen(['sleep', '987654'], start_new_session=True)
-subprocess.Popen(['python', '-c', 'import time, os; os.setsid(); time.sleep(987653)'])
+subprocess.Popen(['setsid', 'sleep', '987653'])  # a session of its own, out of the kernel's
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
@@ -281,6 +288,9 @@ HOSTILE = [
             {"x2_25": 0, "grad_of_loss": 0, "one_epoch": 0, "training_loop": 0, "loss_landscape": 0}),
     Hostile("looks_for_solutions", "walks the disk, /proc and the environment for the hidden tests",
             {"x2_25": LOOK_FOR_SECRETS + "\nbeta_25 = (3.0, 4.0)"}),
+    Hostile("leaks_through_feedback", "raises what it found of the course in an error the feedback quotes",
+            {"grad_of_loss": LOOK_FOR_SECRETS + LEAK_IN_AN_ERROR},
+            {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0}, says="RuntimeError"),
     Hostile("writes_fake_results", "writes results and gradebooks wherever it can",
             {"x2_25": WRITE_FAKE_RESULTS + "\nbeta_25 = (3.0, 4.0)"}),
     Hostile("tampers_with_the_grader", "writes into the grader's directories and fakes its results",
@@ -322,7 +332,8 @@ HOSTILE = [
     Hostile("not_a_notebook", "a JSON file that is no notebook", raw=json.dumps({"answer": 42}).encode(),
             ungradable=True, says="no list of cells"),
     Hostile("oversized_notebook", "a notebook padded with 101 MiB of nothing",
-            raw=b'{"cells": [], "padding": "' + b" " * (101 << 20) + b'"}', ungradable=True, says="larger than 100 MiB"),
+            mutate=lambda nb: b'{"cells": [], "padding": "' + b" " * (101 << 20) + b'"}',  # made when asked for
+            ungradable=True, says="larger than 100 MiB"),
     Hostile("saved_with_long_outputs", "the model answers, saved after a run that printed 35 MiB",
             mutate=with_saved_outputs),
     Hostile("empty_file", "an empty file", raw=b"", ungradable=True, says="not valid JSON"),

@@ -31,6 +31,7 @@ from autograder import gradescope, sandbox
 from autograder.restore import Ungradable
 from conftest import COURSE
 from hostile import BY_NAME as HOSTILE_BY_NAME
+from hostile import LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, notebook
 
@@ -62,6 +63,8 @@ UPLOADS = {
         Upload("sign_flip", "Copy of intro_ml.ipynb", sandbox_works=False),
         Upload("invalid_json", "intro_ml.ipynb"),
         Upload("tampers_with_the_grader", "intro_ml.ipynb", sandbox_works=False),
+        Upload("leaks_through_feedback", "intro_ml.ipynb", sandbox_works=False),
+        Upload("leaves_processes_behind", "intro_ml.ipynb", sandbox_works=False),
     )
 }
 
@@ -298,6 +301,20 @@ def test_without_bubblewrap_a_root_grader_runs_the_notebook_as_nobody(autograder
         assert subprocess.run(as_nobody, capture_output=True).returncode != 0, f"nobody can read {hidden}"
     assert "ran without bubblewrap's sandbox (as the unprivileged user nobody)" in graded["sign_flip"]["output"]
     assert graded["tampers_with_the_grader"]["extra_data"]["sandboxed"] is False
+
+
+def test_unsandboxed_a_notebook_finds_nothing_of_the_course_to_quote_in_its_feedback(graded):
+    """What a student sees on Gradescope is results.json: a failing check quotes the error they raised."""
+    results = graded["leaks_through_feedback"]
+    assert "RuntimeError: found: " in json.dumps(results), "the error is quoted: the channel is open"
+    for secret in (*SECRETS, "def grade_submission", "### BEGIN HIDDEN TESTS"):
+        assert secret not in json.dumps(results), secret
+
+
+def test_unsandboxed_no_process_of_a_notebook_outlives_its_grading(autograder_roots):
+    processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    for marker in LINGERING:
+        assert marker not in processes
 
 
 def test_an_upload_without_a_notebook_still_gets_results(tmp_path):
