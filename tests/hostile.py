@@ -339,6 +339,8 @@ HOSTILE = [
     Hostile("empty_file", "an empty file", raw=b"", ungradable=True, says="not valid JSON"),
     Hostile("undecodable_file_name", "the notebook saved under a name whose bytes are not UTF-8",
             file=b"intro_ml \xff.ipynb", ungradable=True, says="(found intro_ml \ufffd.ipynb)"),
+    Hostile("old_notebook_format", "the model answers, saved in nbformat 3 (worksheets) by an old tool",
+            mutate=lambda nb: nbformat.writes(nbformat.convert(nb, 3), version=3).encode()),
     Hostile("byte_order_mark", "the model answers, saved by an editor that starts the file with a byte order mark",
             raw=b"\xef\xbb\xbf" + nbformat.writes(notebook(HONEST["model"])).replace("\n", "\r\n").encode()),
     Hostile("binary_garbage", "random bytes", raw=bytes(range(256)) * 10, ungradable=True, says="not valid JSON"),
