@@ -3,7 +3,8 @@
 As nbgrader does by checksum, given and test cells are restored from the release whatever the
 student did to them (edited, deleted, re-typed, metadata changed); the student's answer cells are
 kept, a missing one is the release's stub (and scores zero); cells the student added run where
-they stood, after the cell before them. The student's kernelspec is ignored.
+they stood, after the cell before them (the release's own text cells, which carry no grade id, are
+recognised by their text and kept once). The student's kernelspec is ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import nbformat
 from nbformat import NotebookNode
@@ -82,6 +83,8 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     answer_ids = assignment.answer_ids
     release_ids = {cell_meta(c).get("grade_id") for c in assignment.release.cells} - {None}
     release_types = {cell_meta(c).get("grade_id"): c.cell_type for c in assignment.release.cells}
+    # The release's cells without a grade id (its text between the questions), as the student got them
+    unmarked = Counter((c.cell_type, _source(c)) for c in assignment.release.cells if not cell_meta(c).get("grade_id"))
     answers: dict[str, NotebookNode] = {}
     extras: dict[str | None, list[NotebookNode]] = defaultdict(list)
     anchor = None
@@ -94,6 +97,8 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
             anchor = grade_id
         elif grade_id in release_ids:
             anchor = grade_id  # a given or test cell: restored from the release below
+        elif unmarked[cell.cell_type, _source(cell)] > 0:
+            unmarked[cell.cell_type, _source(cell)] -= 1  # the release's own text: it is there already
         else:
             extras[anchor].append(_plain_cell(cell))
     cells = list(extras[None])
@@ -110,10 +115,14 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     return notebook
 
 
+def _source(cell: NotebookNode) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
 def _plain_cell(cell: NotebookNode) -> NotebookNode:
     """A cell the student added: its source only, with no nbgrader metadata it could fake."""
-    source = cell.get("source", "")
-    source = "".join(source) if isinstance(source, list) else str(source)
+    source = _source(cell)
     if cell.cell_type == "code":
         return nbformat.v4.new_code_cell(source)
     if cell.cell_type == "markdown":

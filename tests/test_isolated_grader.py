@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
@@ -87,6 +88,20 @@ def test_feedback_says_what_went_wrong(graded_class, hostile):
     course, _ = graded_class
     outputs = [t["output"] for t in results(course, hostile.name)["tests"] if t["score"] < t["max_score"]]
     assert outputs and hostile.says in outputs[0]
+
+
+@pytest.mark.parametrize(("name", "added"), [("model", []), ("scratch_cells", ["code", "markdown"])])
+def test_the_graded_notebook_is_the_release_with_the_students_own_cells_once(graded_class, name, added):
+    """What formgrader and nbgrader's feedback show: the release's text once, the student's additions too."""
+    course, _ = graded_class
+    graded = nbformat.read(course / "autograded" / name / "intro_ml" / "intro_ml.ipynb", as_version=4)
+    release = nbformat.read(course / "release" / "intro_ml" / "intro_ml.ipynb", as_version=4)
+    marked = [c for c in graded.cells if "grade_id" in c.metadata.get("nbgrader", {})]
+    mine = [c for c in graded.cells if "nbgrader" not in c.metadata and c.source not in {r.source for r in release.cells}]
+    assert [c.cell_type for c in mine] == added
+    assert len(graded.cells) == len(release.cells) + len(added)
+    assert [c.source for c in graded.cells if c not in marked and c not in mine] == \
+        [c.source for c in release.cells if "grade_id" not in c.metadata.get("nbgrader", {})]
 
 
 def test_an_ungradable_file_still_gets_results_with_the_reason(graded_class):
