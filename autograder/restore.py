@@ -56,7 +56,8 @@ def read_submission(raw: bytes) -> NotebookNode:
 
 def _without_outputs(pairs: list[tuple[str, object]]) -> dict:
     """A JSON object as read, but with its outputs emptied as soon as its cell is read, so that the
-    outputs of at most one cell are in memory at once (of a 100 MiB notebook, that is most of it)."""
+    outputs of at most one cell are in memory at once (of a 100 MiB notebook, that is most of it).
+    This is for memory only; `_what_grading_reads` still gives every code cell its empty outputs."""
     return {key: [] if key == "outputs" else value for key, value in pairs}
 
 
@@ -97,8 +98,8 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
             anchor = grade_id
         elif grade_id in release_ids:
             anchor = grade_id  # a given or test cell: restored from the release below
-        elif unmarked[cell.cell_type, _source(cell)] > 0:
-            unmarked[cell.cell_type, _source(cell)] -= 1  # the release's own text: it is there already
+        elif unmarked[text := (cell.cell_type, _source(cell))] > 0:
+            unmarked[text] -= 1  # the release's own text: it is there already
         else:
             extras[anchor].append(_plain_cell(cell))
     cells = list(extras[None])

@@ -170,7 +170,7 @@ def command(
         "--chdir", "/home/student",
         "--clearenv",
         "--setenv", "HOME", "/home/student",
-        "--setenv", "PATH", f"{Path(python).parent}:/usr/bin:/bin",
+        "--setenv", "PATH", kernel_path(python),
         "--setenv", "LANG", "C.UTF-8",
         "--setenv", "JAX_PLATFORMS", "cpu",
         "--setenv", "MPLBACKEND", "agg",  # figures are recorded as data; nothing is rendered
@@ -224,10 +224,15 @@ def hand_over(*paths: Path) -> None:
             os.chown(entry, NOBODY, NOBODY, follow_symlinks=False)
 
 
+def kernel_path(python: str) -> str:
+    """A kernel's PATH, sandboxed or not: the environment's own programs and the system's, not the grader's."""
+    return f"{Path(python).parent}:/usr/bin:/bin"
+
+
 def unsandboxed_env(workdir: Path, jax_cache: Path | None = None, prime: bool = False) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JPY_", "JUPYTER_", "JAX_"))}
     env.update(HOME=str(workdir), JAX_PLATFORMS="cpu", MPLBACKEND="agg", PYTHONDONTWRITEBYTECODE="1",
-               XLA_FLAGS=XLA_FLAGS, PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin")  # as in the sandbox
+               XLA_FLAGS=XLA_FLAGS, PATH=kernel_path(sys.executable))
     env.update(jax_cache_env(jax_cache, prime))
     return env
 
