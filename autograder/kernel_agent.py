@@ -223,7 +223,7 @@ def _describe_axes(axes):
     }
     for collection in axes.collections:
         kind = type(collection).__name__
-        if three_d and kind == "Poly3DCollection":
+        if three_d and (kind == "Poly3DCollection" or getattr(collection, "_grading_wireframe", False)):
             vertices = _surface_vertices(collection)
             if vertices is not None:
                 described["surfaces"].append(_encode_array(vertices, budget))
@@ -271,9 +271,13 @@ def _describe_line(line, axes, budget):
 
 
 def _surface_vertices(collection):
-    """Every vertex of a 3D polygon collection, as rows (x, y, z) in data coordinates."""
+    """Every vertex of a 3D polygon collection or wireframe, as rows (x, y, z) in data coordinates."""
     import numpy as np
 
+    segments = getattr(collection, "_segments3d", None)  # a wireframe: the surface's grid lines
+    if segments is not None:
+        rows = [np.asarray(segment, dtype=float).reshape(-1, 3) for segment in segments]
+        return np.concatenate(rows) if rows else None
     faces = getattr(collection, "_faces", None)
     if faces is not None:
         faces = np.asarray(faces, dtype=float)
@@ -309,6 +313,24 @@ def _track_new_figures():
 
     tracking_init._grading_agent = True
     Figure.__init__ = tracking_init
+
+
+def _mark_wireframes():
+    """A wireframe is the surface drawn as its grid lines; quiver arrows share its class, so mark it."""
+    from mpl_toolkits.mplot3d import Axes3D
+
+    if getattr(Axes3D.plot_wireframe, "_grading_agent", False):
+        return
+    original = Axes3D.plot_wireframe
+
+    def plot_wireframe(self, *args, **kwargs):
+        collection = original(self, *args, **kwargs)
+        collection._grading_wireframe = True
+        return collection
+
+    plot_wireframe._grading_agent = True
+    plot_wireframe.__doc__ = original.__doc__
+    Axes3D.plot_wireframe = plot_wireframe
 
 
 class _BoundedStream:
@@ -428,6 +450,7 @@ def install():
     # With the Agg backend (the isolated grader renders nothing), plt.show() would warn on stderr.
     warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
     _track_new_figures()
+    _mark_wireframes()
     shell = _shell()
     if shell is not None:
         shell.events.register("pre_run_cell", _pre_run_cell)

@@ -281,6 +281,22 @@ plt.show()
         {"loss_landscape": 2},
     ),
     Submission(
+        "landscape_wireframe",
+        "draws the landscape as a wireframe, every other grid line, under contour lines and a gradient arrow",
+        {
+            "loss_landscape": """
+losses = jnp.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])
+b_mesh, m_mesh = jnp.meshgrid(b_range, m_range)
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_wireframe(b_mesh, m_mesh, losses, rstride=2, cstride=2)
+ax.contour(b_mesh, m_mesh, losses, zdir='z', offset=0)
+ax.quiver(0, 0, 0, 1, 1, 0)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('loss')
+plt.show()
+"""
+        },
+    ),
+    Submission(
         "sign_flip",
         "adds the gradient instead of subtracting it",
         {
@@ -350,6 +366,27 @@ plt.xlabel('x'); plt.ylabel('y')
 plt.show()
 """
         },
+        {"plot_data": 1},
+    ),
+    Submission(
+        "true_line_beside_the_data",
+        "draws the data and the perfect line side by side in two labelled axes",
+        {
+            "plot_data": """
+fig, (left, right) = plt.subplots(1, 2)
+left.scatter(x, y)
+right.plot(x, 3*x + 2)
+for axes in (left, right):
+    axes.set_xlabel('x'); axes.set_ylabel('y')
+plt.show()
+"""
+        },
+        {"plot_data": 1},
+    ),
+    Submission(
+        "true_line_without_data",
+        "draws only the perfect line, in labelled axes, and no data",
+        {"plot_data": "plt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},
         {"plot_data": 1},
     ),
     Submission(
