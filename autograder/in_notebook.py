@@ -3,6 +3,10 @@
 `score(grade_id)` is the cell's last expression, so nbgrader reads the points it returns as the
 cell's partial credit. It never raises and never writes to stderr, either of which would make
 nbgrader give the cell zero whatever the checks said (nbgrader #1904).
+
+Here the checks share the student's process, and with it JAX's configuration: a notebook that turned
+on 64-bit floats would make the reference's `PRNGKey(0)` draw other data than the given cells drew.
+The checks therefore run in 32 bits, as the given cells and the isolated grader's process do.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import sys
 
+import jax
+
 from autograder.runner import report, run_checks
 from autograder.student import InKernelStudent
 
 
 def score(grade_id: str) -> float:
-    with contextlib.redirect_stderr(sys.stdout):
+    with contextlib.redirect_stderr(sys.stdout), jax.enable_x64(False):
         try:
             results = run_checks(grade_id, InKernelStudent())
         except Exception as error:  # the grader's own failure must not read as the student's

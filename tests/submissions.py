@@ -519,6 +519,21 @@ print('answer cell done', file=sys.stderr)
         },
     ),
     Submission(
+        "enables_64_bit_floats",
+        "switches JAX to 64-bit floats to fit more precisely; every answer after it computes in float64",
+        {
+            "least_squares": """
+jax.config.update('jax_enable_x64', True)
+
+def least_squares(x, y):
+    x, y = jnp.asarray(x, dtype=jnp.float64), jnp.asarray(y, dtype=jnp.float64)
+    n = len(x)
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x)**2)
+    return (jnp.sum(y) - beta_1*jnp.sum(x))/n, beta_1
+"""
+        },
+    ),
+    Submission(
         "syntax_error_in_plot",
         "leaves a syntax error in the first plot; the rest is right",
         {"plot_data": "plt.scatter(x, y\nplt.xlabel('x')"},
