@@ -21,6 +21,14 @@ class Wrong(AssertionError):
     """A check failed; the message is what the student reads."""
 
 
+def read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays, made unwritable: a check computes its hidden inputs and their reference values
+    once per process, and every submission that process grades then shares them."""
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
 def as_numbers(value: Any, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """`value` as a float64 array of real numbers, or a `Wrong` that says what it is instead."""
     if isinstance(value, Opaque):

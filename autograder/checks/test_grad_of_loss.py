@@ -1,9 +1,11 @@
 """grad_of_loss: the gradient of `loss` with respect to `params`."""
 
+import functools
+
 import numpy as np
 import pytest
 
-from autograder.compare import Wrong, as_numbers, matches, show
+from autograder.compare import Wrong, as_numbers, matches, read_only, show
 from solutions import intro_ml as ref
 
 # (params, number of points, slope, offset): points where the gradient is checked
@@ -14,14 +16,17 @@ HIDDEN_POINTS = (
 )
 
 
-def hidden_inputs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+@functools.cache
+def hidden_cases() -> tuple[tuple[np.ndarray, ...], ...]:
+    """(params, x, y, the reference gradient) at each hidden point: the same for every submission."""
     rng = np.random.default_rng(7)
-    inputs = []
+    cases = []
     for params, n, slope, offset in HIDDEN_POINTS:
         x = rng.standard_normal(n).astype(np.float32)
         y = (offset + slope * x + 0.3 * rng.standard_normal(n)).astype(np.float32)
-        inputs.append((np.asarray(params, dtype=np.float32), x, y))
-    return inputs
+        params = np.asarray(params, dtype=np.float32)
+        cases.append(read_only(params, x, y, np.asarray(ref.grad_of_loss(params, x, y), dtype=np.float64)))
+    return tuple(cases)
 
 
 def diagnose(found: np.ndarray, expected: np.ndarray, n: int) -> str:
@@ -38,8 +43,7 @@ def diagnose(found: np.ndarray, expected: np.ndarray, n: int) -> str:
 @pytest.mark.points(1)
 def test_grad_of_loss_matches_jax_grad_at_hidden_points(student):
     """`grad_of_loss` matches `jax.grad` of the reference loss at several hidden (params, x, y)."""
-    for params, x, y in hidden_inputs():
-        expected = np.asarray(ref.grad_of_loss(params, x, y), dtype=np.float64)
+    for params, x, y, expected in hidden_cases():
         found = student.call("grad_of_loss", params, x, y)
         found = as_numbers(found, f"grad_of_loss(params={show(params)}, x, y)")
         if found.shape != (2,):

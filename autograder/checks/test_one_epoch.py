@@ -1,9 +1,11 @@
 """one_epoch: one step of gradient descent, beta - 0.1 * gradient, returning the new beta."""
 
+import functools
+
 import numpy as np
 import pytest
 
-from autograder.compare import Wrong, as_numbers, close_to, matches, show
+from autograder.compare import Wrong, as_numbers, close_to, matches, read_only, show
 from solutions import intro_ml as ref
 
 # (beta, number of points, slope, offset, epoch number)
@@ -14,14 +16,19 @@ HIDDEN_STEPS = (
 )
 
 
-def hidden_inputs() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+@functools.cache
+def hidden_cases() -> tuple[tuple, ...]:
+    """(beta, x, y, epoch, the reference step, the gradient) of each hidden step: the same for every submission."""
     rng = np.random.default_rng(11)
-    inputs = []
+    cases = []
     for beta, n, slope, offset, epoch in HIDDEN_STEPS:
         x = rng.standard_normal(n).astype(np.float32)
         y = (offset + slope * x + 0.4 * rng.standard_normal(n)).astype(np.float32)
-        inputs.append((np.asarray(beta, dtype=np.float32), x, y, epoch))
-    return inputs
+        beta = np.asarray(beta, dtype=np.float32)
+        step = np.asarray(ref.one_epoch(beta, x, y), dtype=np.float64)
+        gradient = np.asarray(ref.grad_of_loss(beta, x, y), dtype=np.float64)
+        cases.append((*read_only(beta, x, y), epoch, *read_only(step, gradient)))
+    return tuple(cases)
 
 
 def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
@@ -49,14 +56,12 @@ def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
 @pytest.mark.points(3)
 def test_one_epoch_takes_the_reference_step_on_hidden_inputs(student):
     """`one_epoch` matches the reference step beta - 0.1 * grad on every hidden (beta, x, y)."""
-    for beta, x, y, epoch in hidden_inputs():
-        expected = np.asarray(ref.one_epoch(beta, x, y), dtype=np.float64)
+    for beta, x, y, epoch, expected, gradient in hidden_cases():
         found = student.call("one_epoch", beta, x, y, epoch)
         found = as_numbers(found, f"one_epoch(beta={show(beta)}, x, y, {epoch})")
         if found.shape != (2,):
             raise Wrong(f"one_epoch should return the new beta (two numbers), but it returned shape {found.shape}.")
         if not matches(found, expected):
-            gradient = np.asarray(ref.grad_of_loss(beta, x, y), dtype=np.float64)
             raise Wrong(
                 f"From beta = {show(beta)}, one_epoch returned {show(found)} but one step of gradient "
                 f"descent gives {show(expected)}." + diagnose(beta.astype(np.float64), found, gradient)
