@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--memory", type=float, default=defaults.memory_bytes / 2**30, help="GiB per submission")
     grade.add_argument("--processes", type=int, default=defaults.processes, help="processes per submission")
     grade.add_argument("--file-size", type=float, default=defaults.file_bytes / 2**20, help="MiB per file written")
+    grade.add_argument("--scratch-size", type=float, default=defaults.scratch_bytes / 2**20,
+                       help="MiB a submission may store in its home, /tmp and /dev/shm, each (they are memory)")
     grade.add_argument("--output-size", type=int, default=defaults.output_bytes, help="characters of output kept per cell")
     grade.add_argument("--no-pages", action="store_true", help="skip the feedback pages and the class report")
     grade.add_argument("--spare-kernels", action="store_true",
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             memory_bytes=int(args.memory * 2**30),
             processes=args.processes,
             file_bytes=int(args.file_size * 2**20),
+            scratch_bytes=int(args.scratch_size * 2**20),
             output_bytes=args.output_size,
         )
         options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox,

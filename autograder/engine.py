@@ -8,7 +8,6 @@ Every way a submission can fail has a name and a message; none of them stops the
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +89,7 @@ def grade_submission(
                 kernel.close()
             kernel = Kernel(limits, assignment.given_code, sandboxed, fonts, jax_cache)
         with kernel:
-            shutil.copy(path, kernel.workdir / assignment.notebook)
+            kernel.receive(path, assignment.notebook)
             graded = _run(assignment, student, notebook, kernel, limits)
     except KernelDied as error:
         graded = ungradable(assignment, student, f"the notebook's kernel could not start ({error})")

@@ -51,7 +51,7 @@ class FreshKernelProcess:
         self._workdir, self._ipc = workdir, ipc
         kernel_args = ["-m", "ipykernel_launcher", *argv]
         if sandboxed:
-            command = sandbox.command(workdir, ipc, kernel_args, fonts, jax_cache, prime)
+            command = sandbox.command(workdir, ipc, kernel_args, fonts, jax_cache, prime, limits.scratch_bytes)
             self._process, self._cgroup = sandbox.start(command, limits)
         else:
             # Never a student's code as root: a root grader without a sandbox runs it as nobody.
@@ -79,7 +79,8 @@ KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=C
 class Kernel:
     """One fresh IPython kernel for one submission: forked in a warm sandbox, or a process of its own.
 
-    `workdir` is the kernel's working directory, where the grader puts the student's notebook. With
+    `receive` puts the student's notebook in the kernel's working directory, as nbgrader runs a
+    notebook beside its file. With
     `given_cells` (the release's locked code), the kernel is warmed up before any student code runs.
     With `prime`, it may write JAX's compilation cache (only for the grader's own warm-up).
     """
@@ -95,6 +96,7 @@ class Kernel:
         warm: WarmSandbox | None = None,
     ):
         self.limits = limits
+        self._own_home = warm is not None or sandboxed  # else the kernel works in self.workdir itself
         if warm is not None:
             self.workdir = warm.workdir
             connection, sockets = warm.connection_file()
@@ -189,6 +191,17 @@ class Kernel:
             return True
         except (TimeoutError, KernelDied):
             return False
+
+    def receive(self, notebook: Path, name: str) -> None:
+        """Copy the student's notebook to the kernel's working directory, before any of its code runs.
+
+        A sandbox's home is its own in-memory file system: the kernel copies the file there from the
+        grader's directory, which it sees read-only, without binding a name in the student's namespace.
+        """
+        shutil.copy(notebook, self.workdir / name)
+        if self._own_home:
+            inbox = f"{sandbox.SANDBOX_INBOX}/{name}"
+            self._run_silently(f"__import__('shutil').copyfile({inbox!r}, {name!r})")
 
     def _run_silently(self, code: str, timeout: float = 60) -> None:
         msg_id = self._client.execute(code, silent=True, store_history=False, allow_stdin=False)

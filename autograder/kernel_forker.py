@@ -7,11 +7,11 @@ nothing of any student in it. It never runs student code itself. It is executed 
 (the sandbox cannot see the course directory) and obeys one JSON line at a time on stdin:
 
 * `{"fork": [argv...]}`: fork an IPython kernel started with `argv`; answers `{"pid": n}`.
-* `{"reset": true}`: kill every process of the sandbox but this one, put /tmp and /dev back as
-  they were, remove System V IPC objects; answers `{"clean": true}`, or `{"clean": false}` if
-  something survived (the grader then throws the whole sandbox away). The grader itself empties
-  the two directories it bound in (the working directory and the sockets'), whose paths inside
-  the sandbox are this program's arguments: the sockets' directory lies under /tmp.
+* `{"reset": true}`: kill every process of the sandbox but this one, put the home, /tmp and /dev
+  back as they were, remove System V IPC objects; answers `{"clean": true}`, or `{"clean": false}`
+  if something survived (the grader then throws the whole sandbox away). The grader itself empties
+  the two directories it bound in (its read-only inbox and the sockets'); the sockets' directory
+  lies under /tmp, and its path inside the sandbox is this program's argument.
 
 Nothing of JAX's runtime starts before a fork (its thread pools would not survive one): kernels
 initialise it themselves, from the read-only compilation cache. What can be made without a thread
@@ -28,7 +28,7 @@ import sys
 import time
 
 # The sandbox's own writable directories (the home and socket directories are the grader's to empty).
-SCRATCH = ("/tmp", "/dev")
+SCRATCH = ("/home/student", "/tmp", "/dev")
 GRADER_DIRS = frozenset(sys.argv[1:])  # bound in by the grader, which writes there while kernels run
 PR_SET_DUMPABLE = 4
 IPC_RMID = 0

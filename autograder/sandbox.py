@@ -1,10 +1,12 @@
 """A student's kernel in a bubblewrap sandbox: what it may see, what it may use, and how it ends.
 
 The sandbox has no network, its own PID namespace (so every process a submission starts dies with
-it), an unprivileged user, a private working directory holding only the student's notebook, a
-private /tmp, and read-only access to the Python environment and the system's libraries: nothing
-else of the course directory (no `autograder/`, `solutions/`, gradebook or other students).
-Memory, file size and, where the machine allows, the number of processes are limited.
+it), an unprivileged user, a private home holding only the student's notebook, a private /tmp and
+/dev/shm, and read-only access to the Python environment and the system's libraries: nothing else
+of the course directory (no `autograder/`, `solutions/`, gradebook or other students). Memory, file
+size and, where the machine allows, the number of processes are limited. The home, /tmp and /dev/shm
+are small in-memory file systems of a fixed size each: unbounded, a notebook writing files in a loop
+filled several GiB of memory (or of the grader's disk, for the home) in seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Limits:
     memory_bytes: int = 4 << 30
     processes: int = 512  # processes and threads: JAX alone starts a few dozen threads
     file_bytes: int = 64 << 20
+    scratch_bytes: int = 256 << 20  # the home, /tmp and /dev/shm, each: in memory, and all a kernel may write
     output_bytes: int = 100_000  # text kept per cell in the graded notebook
     reply_bytes: int = 8 << 20  # largest message the grader accepts from a kernel
 
@@ -100,6 +103,8 @@ def font_cache() -> Path | None:
 
 
 SANDBOX_JAX_CACHE = "/opt/jax-cache"
+SANDBOX_HOME = "/home/student"  # the kernel's working directory
+SANDBOX_INBOX = "/home/inbox"  # the grader's files for the kernel, read-only: the notebook is copied home from here
 
 
 def jax_cache_env(cache: Path | None, writable: bool) -> dict[str, str]:
@@ -141,8 +146,9 @@ def command(
     fonts: Path | None,
     jax_cache: Path | None = None,
     prime: bool = False,
+    scratch_bytes: int = Limits.scratch_bytes,
 ) -> list[str]:
-    """The bwrap command line that runs `python kernel_args...` in the sandbox."""
+    """The bwrap command line that runs `python kernel_args...` in the sandbox; `workdir` is its inbox."""
     args = [
         bubblewrap(),
         "--unshare-all",  # network, PID, IPC, UTS and cgroup namespaces, and a user namespace
@@ -154,7 +160,8 @@ def command(
         *_system_binds(),
         "--proc", "/proc",
         "--dev", "/dev",
-        "--tmpfs", "/tmp",
+        *_tmpfs("/dev/shm", scratch_bytes),
+        *_tmpfs("/tmp", scratch_bytes),
         "--dir", "/tmp/matplotlib",
     ]
     python_binds, python = _python_binds()
@@ -164,12 +171,13 @@ def command(
     if jax_cache is not None:
         args += ["--bind" if prime else "--ro-bind", str(jax_cache), SANDBOX_JAX_CACHE]
     args += [
-        "--bind", str(workdir), "/home/student",
+        *_tmpfs(SANDBOX_HOME, scratch_bytes, perms="0700"),
+        "--ro-bind", str(workdir), SANDBOX_INBOX,
         "--bind", str(ipc_dir), str(ipc_dir),
-        "--remount-ro", "/",  # only the working directory, /tmp and the sockets are writable
-        "--chdir", "/home/student",
+        "--remount-ro", "/",  # only the home, /tmp, /dev/shm and the sockets are writable
+        "--chdir", SANDBOX_HOME,
         "--clearenv",
-        "--setenv", "HOME", "/home/student",
+        "--setenv", "HOME", SANDBOX_HOME,
         "--setenv", "PATH", kernel_path(python),
         "--setenv", "LANG", "C.UTF-8",
         "--setenv", "JAX_PLATFORMS", "cpu",
@@ -186,6 +194,11 @@ def command(
         for name, value in jax_cache_env(Path(SANDBOX_JAX_CACHE), prime).items():
             args += ["--setenv", name, value]
     return [*args, "--", python, *kernel_args]
+
+
+def _tmpfs(path: str, size: int, perms: str | None = None) -> list[str]:
+    """An empty in-memory file system of `size` bytes at `path` (bubblewrap 0.8 or newer)."""
+    return ["--size", str(size), *(["--perms", perms] if perms else []), "--tmpfs", path]
 
 
 @functools.cache

@@ -80,7 +80,8 @@ class WarmSandbox:
 
     def _start(self) -> None:
         """Start the sandbox; its forker's imports go on while the grader does other things."""
-        command = sandbox.command(self.workdir, self.ipc, ["-c", FORKER_SOURCE, str(self.ipc)], self._fonts, self._jax_cache)
+        command = sandbox.command(self.workdir, self.ipc, ["-c", FORKER_SOURCE, str(self.ipc)], self._fonts,
+                                  self._jax_cache, scratch_bytes=self._limits.scratch_bytes)
         self._process, self._cgroup = sandbox.start(command, self._limits, pipes=True)
         self._buffer = b""
         self._ready = False

@@ -202,6 +202,24 @@ if os.fork() == 0:
     os._exit(0)
 """
 
+# Writes up to 1 GiB of files where it works, in /tmp and in /dev/shm (the last two are memory), and
+# answers x2_25 rightly only if every one of the three places refused it before that.
+FILL_SCRATCH = r"""
+import os
+refused = []
+chunk = b'\0' * (1 << 20)
+for where in ('.', '/tmp', '/dev/shm'):
+    try:
+        for i in range(64):
+            with open(f'{where}/fill-{i}', 'wb') as f:
+                for _ in range(16):
+                    f.write(chunk)
+    except OSError:
+        refused.append(where)
+print('refused in', refused)
+beta_25 = (3.0, 4.0) if len(refused) == 3 else (1.0, 1.0)
+"""
+
 WRITE_FAKE_RESULTS = r"""
 import json, os, sqlite3
 fake = {'score': 17, 'tests': []}
@@ -298,6 +316,8 @@ HOSTILE = [
     Hostile("enormous_output", "prints tens of megabytes, then answers",
             {"plot_data": "print('x' * 30_000_000)\nfor i in range(200_000):\n    print(i)\n"
              "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"}),
+    Hostile("fills_its_scratch_space", "writes files of 16 MiB in its home, /tmp and /dev/shm until refused",
+            {"x2_25": FILL_SCRATCH}),
     Hostile("leaves_processes_behind", "starts daemons meant to outlive the grading",
             {"x2_25": LEAVE_PROCESSES + "\nbeta_25 = (3.0, 4.0)"}),
     Hostile("process_bomb", "starts processes until something stops it, in a cell of its own at the end",
