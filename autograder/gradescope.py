@@ -149,8 +149,8 @@ def sandbox_trouble() -> str:
                 sandbox.command(Path(workdir), Path(ipc), ["-c", "pass"], None),
                 capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
             )
-        except sandbox.SandboxUnavailable:
-            return "bubblewrap (bwrap) is not installed"
+        except sandbox.SandboxUnavailable as error:
+            return str(error).split(", so ")[0]
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"bubblewrap could not start ({error})"
     if tried.returncode != 0:

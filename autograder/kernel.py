@@ -52,7 +52,7 @@ class FreshKernelProcess:
         kernel_args = ["-m", "ipykernel_launcher", *argv]
         if sandboxed:
             command = sandbox.command(workdir, ipc, kernel_args, fonts, jax_cache, prime, limits.scratch_bytes)
-            self._process, self._cgroup = sandbox.start(command, limits)
+            self._process, self._cgroups = sandbox.start(command, limits)
         else:
             # Never a student's code as root: a root grader without a sandbox runs it as nobody.
             as_nobody = not prime and sandbox.nobody_can_run_kernels()
@@ -61,14 +61,14 @@ class FreshKernelProcess:
                 jax_cache = None  # the grader's own cache is out of nobody's reach
             env = sandbox.unsandboxed_env(workdir, jax_cache, prime)
             command = sandbox.unsandboxed_command(kernel_args, as_nobody)
-            self._process, self._cgroup = sandbox.start(command, limits, env=env, cwd=workdir)
+            self._process, self._cgroups = sandbox.start(command, limits, env=env, cwd=workdir)
 
     def alive(self) -> bool:
         return self._process.poll() is None
 
     def stop(self) -> None:
         """Stop the kernel and everything it started, and remove its sockets and working directory."""
-        sandbox.stop(self._process, self._cgroup)
+        sandbox.stop(self._process, self._cgroups)
         shutil.rmtree(self._ipc, ignore_errors=True)
         shutil.rmtree(self._workdir, ignore_errors=True)
 

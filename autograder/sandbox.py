@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,7 @@ class Limits:
 
     cell_seconds: float = 60.0
     submission_seconds: float = 600.0
-    memory_bytes: int = 4 << 30
+    memory_bytes: int = 4 << 30  # per process; for a root grader, plus the scratch space, per sandbox
     processes: int = 512  # processes and threads: JAX alone starts a few dozen threads
     file_bytes: int = 64 << 20
     scratch_bytes: int = 256 << 20  # the home, /tmp and /dev/shm, each: in memory, and all a kernel may write
@@ -51,7 +52,23 @@ def bubblewrap() -> str:
             "Debian package `bubblewrap` (scripts/setup.sh does), or pass --no-sandbox to run "
             "submissions unisolated, with your own permissions (as nobody if you are root)."
         )
+    if not _sizes_tmpfs(path):
+        raise SandboxUnavailable(
+            f"{path} is older than bubblewrap 0.8.0 (it has no --size), so the sandbox's home, /tmp and "
+            "/dev/shm could not be given a size and a notebook could fill the machine's memory with "
+            "files. Install bubblewrap 0.8.0 or newer (Debian 12, Ubuntu 24.04), or pass --no-sandbox "
+            "to run submissions unisolated, with your own permissions (as nobody if you are root)."
+        )
     return path
+
+
+@functools.cache
+def _sizes_tmpfs(bwrap: str) -> bool:
+    try:
+        shown = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--size" in shown.stdout + shown.stderr
 
 
 # One thread per kernel for XLA: the notebook's arrays are tiny, parallel workers already keep every
@@ -251,7 +268,11 @@ def unsandboxed_env(workdir: Path, jax_cache: Path | None = None, prime: bool = 
 
 
 def _limited(cmd: list[str], limits: Limits) -> list[str]:
-    """`cmd` under resource limits, set by util-linux's prlimit (no Python runs between fork and exec)."""
+    """`cmd` under resource limits, set by util-linux's prlimit (no Python runs between fork and exec).
+
+    util-linux's choom also makes its processes the first the kernel kills when the machine runs out
+    of memory, before the grader and its gradebook.
+    """
     args = [
         shutil.which("prlimit") or "prlimit",
         f"--as={limits.memory_bytes}",
@@ -260,36 +281,56 @@ def _limited(cmd: list[str], limits: Limits) -> list[str]:
     ]
     if os.getuid() != 0:  # root ignores RLIMIT_NPROC: a root grader uses a pids cgroup instead
         args.append(f"--nproc={limits.processes}")
-    return [*args, "--", *cmd]
+    choom = shutil.which("choom")
+    return [*args, "--", *([choom, "-n", "1000", "--"] if choom else []), *cmd]
 
 
-PIDS_CGROUPS = Path("/sys/fs/cgroup/pids")  # cgroup v1's pids controller, where the machine has one
+CGROUPS = Path("/sys/fs/cgroup")  # cgroup v1's controllers, where the machine has them
 
 
-def _pids_cgroup(limit: int) -> Path | None:
-    """A pids cgroup capping the sandbox's processes, for a root grader (root ignores RLIMIT_NPROC)."""
-    if os.getuid() != 0 or not (PIDS_CGROUPS / "cgroup.procs").is_file():
-        return None
-    try:
-        group = Path(tempfile.mkdtemp(prefix="autograder-", dir=PIDS_CGROUPS))
-        (group / "pids.max").write_text(str(limit))
-    except OSError:
-        return None
-    return group
+def _cgroups(limits: Limits) -> tuple[Path, ...]:
+    """For a root grader, the cgroups one sandbox runs in: what RLIMITs cannot bound.
+
+    A pids cgroup caps its processes (root ignores RLIMIT_NPROC); a memory cgroup caps the memory
+    they hold together, in-memory files included (RLIMIT_AS counts one process at a time, and a
+    notebook may start hundreds).
+    """
+    if os.getuid() != 0:
+        return ()
+    settings = {
+        "pids": ("pids.max", limits.processes),
+        "memory": ("memory.limit_in_bytes", limits.memory_bytes + 3 * limits.scratch_bytes),
+    }
+    groups = []
+    for controller, (name, value) in settings.items():
+        if not (CGROUPS / controller / "cgroup.procs").is_file():
+            continue
+        try:
+            group = Path(tempfile.mkdtemp(prefix="autograder-", dir=CGROUPS / controller))
+        except OSError:
+            continue
+        try:
+            (group / name).write_text(str(value))
+        except OSError:
+            group.rmdir()
+            continue
+        groups.append(group)
+    return tuple(groups)
 
 
 def start(
     cmd: list[str], limits: Limits, env: dict[str, str] | None = None, pipes: bool = False, cwd: Path | None = None
-) -> tuple[subprocess.Popen, Path | None]:
-    """Start `cmd` under the limits; the pids cgroup it runs in, if any, is returned with it.
+) -> tuple[subprocess.Popen, tuple[Path, ...]]:
+    """Start `cmd` under the limits; the cgroups it runs in, if any, are returned with it.
 
     With `pipes`, the process's stdin and stdout are pipes to the caller (a forker's commands). An
     unsandboxed kernel gets its working directory as `cwd` (a sandbox sets its own).
     """
-    group = _pids_cgroup(limits.processes)
+    groups = _cgroups(limits)
     cmd = _limited(cmd, limits)
-    if group is not None:  # join the cgroup before exec, so that every descendant is counted
-        cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"), *cmd]
+    if groups:  # join the cgroups before exec, so that every descendant is counted
+        join = " && ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in groups)
+        cmd = ["/bin/sh", "-c", join + ' && exec "$@"', "sh", *cmd]
     process = subprocess.Popen(
         cmd,
         stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
@@ -300,10 +341,10 @@ def start(
         cwd=cwd,
         close_fds=True,
     )
-    return process, group
+    return process, groups
 
 
-def stop(process: subprocess.Popen, group: Path | None = None) -> None:
+def stop(process: subprocess.Popen, groups: tuple[Path, ...] = ()) -> None:
     """End the sandbox and everything in it: its PID namespace dies with bwrap's first process."""
     if process.poll() is None:
         try:
@@ -315,12 +356,12 @@ def stop(process: subprocess.Popen, group: Path | None = None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
-    if group is not None:
+    for group in groups:
         for _ in range(50):
             try:
                 for pid in (group / "cgroup.procs").read_text().split():
                     os.kill(int(pid), signal.SIGKILL)
                 group.rmdir()
-                return
+                break
             except (OSError, ValueError):
                 time.sleep(0.1)

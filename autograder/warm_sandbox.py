@@ -82,7 +82,7 @@ class WarmSandbox:
         """Start the sandbox; its forker's imports go on while the grader does other things."""
         command = sandbox.command(self.workdir, self.ipc, ["-c", FORKER_SOURCE, str(self.ipc)], self._fonts,
                                   self._jax_cache, scratch_bytes=self._limits.scratch_bytes)
-        self._process, self._cgroup = sandbox.start(command, self._limits, pipes=True)
+        self._process, self._cgroups = sandbox.start(command, self._limits, pipes=True)
         self._buffer = b""
         self._ready = False
 
@@ -148,7 +148,7 @@ class WarmSandbox:
                     pipe.close()
                 except OSError:
                     pass
-            sandbox.stop(self._process, self._cgroup)
+            sandbox.stop(self._process, self._cgroups)
 
     def _send(self, message: dict) -> None:
         try:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 
@@ -26,6 +28,8 @@ SECRETS = (
     "test_least_squares.py",
     "gradient_tuple.md",
 )
+# A root grader on a machine with cgroup v1's memory controller caps what a sandbox holds in all.
+MEMORY_CAPPED = os.getuid() == 0 and Path("/sys/fs/cgroup/memory/cgroup.procs").is_file()
 # Arguments of processes a submission tries to leave running; none may exist after grading.
 LINGERING = ("987654", "987653", "987652", "987651")
 
@@ -220,6 +224,32 @@ print('refused in', refused)
 beta_25 = (3.0, 4.0) if len(refused) == 3 else (1.0, 1.0)
 """
 
+# Eight processes that each fill 1 GiB (each within the 4 GiB a process may address) and hold it for
+# a while; x2_25 is answered rightly only if one of them is killed first (then the rest are ended).
+HOG_IN_MANY_PROCESSES = r"""
+import os, signal, time
+children = []
+for i in range(8):
+    pid = os.fork()
+    if pid == 0:
+        block = b'\1' * (1 << 30)
+        time.sleep(3)
+        os._exit(0)
+    children.append(pid)
+killed = False
+for _ in children:
+    pid, status = os.wait()
+    if os.WIFSIGNALED(status):
+        killed = True
+        for other in children:
+            try:
+                os.kill(other, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+print('a process was killed' if killed else 'all eight held their GiB')
+beta_25 = (3.0, 4.0) if killed else (1.0, 1.0)
+"""
+
 WRITE_FAKE_RESULTS = r"""
 import json, os, sqlite3
 fake = {'score': 17, 'tests': []}
@@ -318,6 +348,8 @@ HOSTILE = [
              "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"}),
     Hostile("fills_its_scratch_space", "writes files of 16 MiB in its home, /tmp and /dev/shm until refused",
             {"x2_25": FILL_SCRATCH}),
+    Hostile("hogs_memory_in_many_processes", "fills 1 GiB in each of eight processes at once",
+            {"x2_25": HOG_IN_MANY_PROCESSES}, lost={} if MEMORY_CAPPED else {"x2_25": 0}),
     Hostile("leaves_processes_behind", "starts daemons meant to outlive the grading",
             {"x2_25": LEAVE_PROCESSES + "\nbeta_25 = (3.0, 4.0)"}),
     Hostile("process_bomb", "starts processes until something stops it, in a cell of its own at the end",

@@ -227,6 +227,20 @@ def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
     assert not (course / "autograded").exists()
 
 
+def test_with_a_bubblewrap_too_old_to_size_its_file_systems_the_grader_refuses_and_says_why(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
+    old = tmp_path / "bin"
+    old.mkdir()
+    (old / "bwrap").write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] [--] COMMAND [ARGS...]'\necho '    --tmpfs DEST'\n")
+    (old / "bwrap").chmod(0o755)
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml"], cwd=course,
+                         capture_output=True, text=True, timeout=120, env=os.environ | {"PATH": f"{old}:/usr/bin:/bin"})
+    assert run.returncode == 2
+    assert "older than bubblewrap 0.8.0" in run.stderr and "--no-sandbox" in run.stderr
+    assert not (course / "autograded").exists()
+
+
 def test_a_submitted_link_to_the_source_notebook_earns_nothing(tmp_path):
     course = make_course(tmp_path / "course")
     folder = course / "submitted" / "linker" / "intro_ml"
