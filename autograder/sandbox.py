@@ -52,7 +52,7 @@ def bubblewrap() -> str:
             "Debian package `bubblewrap` (scripts/setup.sh does), or pass --no-sandbox to run "
             "submissions unisolated, with your own permissions (as nobody if you are root)."
         )
-    if not _sizes_tmpfs(path):
+    if _too_old(path):
         raise SandboxUnavailable(
             f"{path} is older than bubblewrap 0.8.0 (it has no --size), so the sandbox's home, /tmp and "
             "/dev/shm could not be given a size and a notebook could fill the machine's memory with "
@@ -63,12 +63,13 @@ def bubblewrap() -> str:
 
 
 @functools.cache
-def _sizes_tmpfs(bwrap: str) -> bool:
+def _too_old(bwrap: str) -> bool:
+    """Whether `bwrap --help` runs and lists no --size; a bwrap that cannot run says why when used."""
     try:
         shown = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return "--size" in shown.stdout + shown.stderr
+    return shown.returncode == 0 and "--size" not in shown.stdout + shown.stderr
 
 
 # One thread per kernel for XLA: the notebook's arrays are tiny, parallel workers already keep every
