@@ -307,6 +307,12 @@ if leaked:  # the feedback shows a failed cell's error: the hidden files with it
     raise RuntimeError('\n'.join(leaked))
 """
 
+# Graded on its own, with time for the kernel to reclaim memory before it kills (test_isolated_grader).
+HOGS_MEMORY_IN_MANY_PROCESSES = Hostile(
+    "hogs_memory_in_many_processes", "fills 1 GiB in each of eight processes at once",
+    {"x2_25": HOG_IN_MANY_PROCESSES}, lost={} if MEMORY_CAPPED else {"x2_25": 0},
+)
+
 HOSTILE = [
     Hostile("infinite_loop_in_cell", "loops forever in the first plotting cell",
             {"plot_data": "while True:\n    pass"}, {"plot_data": 0}, says="stopped"),
@@ -348,8 +354,6 @@ HOSTILE = [
              "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"}),
     Hostile("fills_its_scratch_space", "writes files of 16 MiB in its home, /tmp and /dev/shm until refused",
             {"x2_25": FILL_SCRATCH}),
-    Hostile("hogs_memory_in_many_processes", "fills 1 GiB in each of eight processes at once",
-            {"x2_25": HOG_IN_MANY_PROCESSES}, lost={} if MEMORY_CAPPED else {"x2_25": 0}),
     Hostile("leaves_processes_behind", "starts daemons meant to outlive the grading",
             {"x2_25": LEAVE_PROCESSES + "\nbeta_25 = (3.0, 4.0)"}),
     Hostile("process_bomb", "starts processes until something stops it, in a cell of its own at the end",

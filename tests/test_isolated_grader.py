@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 from autograder import sandbox
 from autograder.sandbox import Limits
 from conftest import make_course
-from hostile import HOSTILE, LINGERING, SECRETS
+from hostile import HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
 
@@ -154,6 +154,17 @@ def test_a_process_bomb_hits_the_process_limit(graded_class):
     notebook = (course / "autograded" / "process_bomb" / "intro_ml" / "intro_ml.ipynb").read_text()
     found = re.search(r"stopped after (\d+) processes", notebook)
     assert found and int(found.group(1)) < Limits().processes
+
+
+def test_processes_of_one_notebook_cannot_hold_more_memory_together_than_the_cap(tmp_path):
+    """Where the grader can cap a sandbox's memory (root, cgroup v1), one of eight 1 GiB processes is killed."""
+    course = make_course(tmp_path / "course")
+    hog = HOGS_MEMORY_IN_MANY_PROCESSES
+    submit(course, hog.name, hog.content())
+    run = grade(course, "--cell-timeout", "60")
+    assert run.returncode == 0, run.stderr[-2000:]
+    scores = {t["name"].removesuffix("_test"): t["score"] for t in results(course, hog.name)["tests"]}
+    assert scores == hog.expected(), hog.story
 
 
 def test_fake_results_and_gradebooks_go_nowhere(graded_class):
