@@ -150,7 +150,7 @@ def sandbox_trouble() -> str:
                 capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"},
             )
         except sandbox.SandboxUnavailable as error:
-            return str(error).split(", so ")[0]
+            return error.reason
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"bubblewrap could not start ({error})"
     if tried.returncode != 0:

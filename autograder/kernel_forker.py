@@ -27,8 +27,8 @@ import stat
 import sys
 import time
 
-# The sandbox's own writable directories (the home and socket directories are the grader's to empty).
-SCRATCH = ("/home/student", "/tmp", "/dev")
+# The sandbox's own writable directories (the sockets' directory, under /tmp, is the grader's to empty).
+SCRATCH = ("/home/student", "/tmp", "/dev")  # the home is sandbox.SANDBOX_HOME (this file imports nothing of the course)
 GRADER_DIRS = frozenset(sys.argv[1:])  # bound in by the grader, which writes there while kernels run
 PR_SET_DUMPABLE = 4
 IPC_RMID = 0

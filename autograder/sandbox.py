@@ -41,23 +41,29 @@ class Limits:
 
 
 class SandboxUnavailable(RuntimeError):
-    """bubblewrap is missing or cannot create a sandbox here."""
+    """bubblewrap is missing or cannot create a sandbox here: `reason`, then what the grader can do."""
+
+    def __init__(self, reason: str, advice: str):
+        super().__init__(f"{reason}, so {advice}")
+        self.reason = reason
 
 
 def bubblewrap() -> str:
     path = shutil.which("bwrap")
     if path is None:
         raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed, so student code cannot be isolated. Install the "
-            "Debian package `bubblewrap` (scripts/setup.sh does), or pass --no-sandbox to run "
-            "submissions unisolated, with your own permissions (as nobody if you are root)."
+            "bubblewrap (bwrap) is not installed",
+            "student code cannot be isolated. Install the Debian package `bubblewrap` (scripts/setup.sh "
+            "does), or pass --no-sandbox to run submissions unisolated, with your own permissions (as "
+            "nobody if you are root).",
         )
     if _too_old(path):
         raise SandboxUnavailable(
-            f"{path} is older than bubblewrap 0.8.0 (it has no --size), so the sandbox's home, /tmp and "
-            "/dev/shm could not be given a size and a notebook could fill the machine's memory with "
-            "files. Install bubblewrap 0.8.0 or newer (Debian 12, Ubuntu 24.04), or pass --no-sandbox "
-            "to run submissions unisolated, with your own permissions (as nobody if you are root)."
+            f"{path} is older than bubblewrap 0.8.0 (it has no --size)",
+            "the sandbox's home, /tmp and /dev/shm could not be given a size and a notebook could fill "
+            "the machine's memory with files. Install bubblewrap 0.8.0 or newer (Debian 12, Ubuntu "
+            "24.04), or pass --no-sandbox to run submissions unisolated, with your own permissions (as "
+            "nobody if you are root).",
         )
     return path
 

@@ -53,14 +53,13 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
     # "That axes" is the one holding the data, when the cell drew them (swapped x and y included: the
     # first point already takes that mistake); a cell that drew no data keeps this point for its line.
     with_data = [a for a in axes if plots.shows_points(a, x, y) or plots.shows_points(a, y, x)]
-    if with_data and not any(plots.lines_on(a, ref.true_line) for a in with_data):
-        if any(plots.lines_on(a, ref.true_line) for a in axes):
-            raise Wrong(
-                "The line y = 3x + 2 is drawn in other axes than the data points: draw both in the same "
-                "axes (plt.scatter and plt.plot before plt.show(), in one figure)."
-            )
+    on_line = [(a, line) for a in with_data or axes for line in plots.lines_on(a, ref.true_line)]
+    if with_data and not on_line and any(plots.lines_on(a, ref.true_line) for a in axes):
+        raise Wrong(
+            "The line y = 3x + 2 is drawn in other axes than the data points: draw both in the same "
+            "axes (plt.scatter and plt.plot before plt.show(), in one figure)."
+        )
     axes = with_data or axes
-    on_line = [(a, line) for a in axes for line in plots.lines_on(a, ref.true_line)]
     good = [
         (a, line) for a, line in on_line
         if line.solid and plots.coverage(line, low, high) >= COVERAGE and plots.labelled(a, "x", "y")
