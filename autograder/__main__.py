@@ -7,11 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.class_report import rebuild_all
 from autograder.grade_class import Options, main_grade
-from autograder.gradescope import build_bundle
 from autograder.sandbox import Limits
-from autograder.scores import print_scores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,11 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (course / "source" / args.assignment).is_dir():
         print(f"error: no source/{args.assignment}/ here: run this from the course root", file=sys.stderr)
         return 2
+    # Each command imports what only it needs: `grade` starts its workers before it loads nbgrader.
     if args.command == "pages":
+        from autograder.class_report import rebuild_all
+
         rebuild_all(course, args.assignment)
         print(f"feedback/*/{args.assignment}/ and reports/{args.assignment}/index.html rebuilt")
         return 0
     if args.command == "gradescope":
+        from autograder.gradescope import build_bundle
+
         print(build_bundle(course, args.assignment, args.out))
         return 0
     if args.command == "grade":
@@ -83,11 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         mode = "quiet" if args.quiet else "json" if args.json else "auto"
         status = main_grade(course, options, mode)
         if status == 0 and mode == "auto":
+            from autograder.scores import print_scores
+
             print_scores(course, args.assignment)
         return status
     if not (course / "gradebook.db").exists():
         print("error: no gradebook.db here yet: grade first", file=sys.stderr)
         return 1
+    from autograder.scores import print_scores
+
     print_scores(course, args.assignment)
     return 0
 

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from autograder import record, sandbox, worker
+from autograder import pending, sandbox, worker
 from autograder.assignment import Assignment
-from autograder.class_report import write_class_report
 from autograder.engine import Graded, grade_submission, ungradable
-from autograder.feedback import write_feedback
 from autograder.kernel import AGENT_SOURCE, Kernel
 from autograder.progress import Progress
 from autograder.restore import shown
@@ -39,16 +37,6 @@ class Options:
     spare_kernels: bool = False  # warm the next kernel during a submission, in a second sandbox per worker
 
 
-def submissions(course: Path, assignment: str, students: tuple[str, ...]) -> list[tuple[str, Path]]:
-    found = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
-    if students:
-        missing = [s for s in students if s not in found]
-        if missing:
-            raise SystemExit(f"no submission of {assignment} for: {', '.join(missing)}")
-        found = [s for s in found if s in students]
-    return [(student, course / "submitted" / student / assignment) for student in found]
-
-
 def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cache: Path, progress: Progress) -> None:
     """Grade the instructor's own solution first, in a kernel allowed to fill JAX's compilation cache.
 
@@ -62,6 +50,7 @@ def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cach
     marker = cache / ("primed-" + hashlib.sha256("\n".join(sources).encode()).hexdigest()[:16])
     if marker.exists():
         return
+    sandbox.use_jax_cache_here(cache)  # the checks run here: their compilations are kept too
     kernel = Kernel(options.limits, assignment.given_code, options.sandboxed, sandbox.font_cache(), cache, prime=True)
     solution = grade_submission(assignment, "the source notebook", course / "source" / assignment.name,
                                 options.limits, options.sandboxed, kernel=kernel, jax_cache=cache)
@@ -78,63 +67,84 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
         sandbox.bubblewrap()  # refuses, with the reason, before anything starts
     assignment = Assignment.load(course, options.assignment)
     progress = Progress(assignment, progress_mode)
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
-    record.ensure_gradebook(course, options.assignment, db_url)
-    record.clear_leftovers(course, options.assignment)
     todo = []
-    for student, folder in submissions(course, options.assignment, options.students):
+    for student, folder in pending.submissions(course, options.assignment, options.students):
         if shown(student) != student:
             progress.say(f"warning: skipped submitted/{shown(student)}/: its name is not UTF-8 text, "
                          "which nbgrader's gradebook needs for a student id")
             continue
-        digest = record.submission_digest(folder, assignment.notebook)
-        if not options.force and record.already_graded(course, assignment, student, digest):
+        digest = pending.submission_digest(folder, assignment.notebook)
+        if not options.force and pending.already_graded(course, options.assignment, student, digest):
             progress.skipped(student)
             continue
         todo.append((student, folder, digest))
     if not todo:
         progress.say("nothing to grade")
         return []
-    graded_all = []
     workers = max(1, min(options.workers, len(todo)))
     progress.start(len(todo), workers, options.sandboxed)
     jax_cache = sandbox.default_jax_cache()
-    sandbox.use_jax_cache_here(jax_cache)  # this process computes the reference too: for checks and pictures
     prime_jax_cache(course, assignment, options, jax_cache, progress)
     context = get_context("spawn")
     initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache),
                 options.spare_kernels)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
-        pending = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
+        futures = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    student, digest = pending.pop(future)
-                    try:
-                        graded = future.result()
-                    except Exception as error:  # the grader failed, not the student: grade again next run
-                        graded = ungradable(assignment, student, f"the grader failed ({type(error).__name__}: {error})")
-                        digest = ""
-                    record.record(course, assignment, graded, db_url, digest)
-                    graded_all.append(graded)
-                    progress.graded(graded)
-                    if options.pages:
-                        _write_page(course, options.assignment, student, progress)
-        except KeyboardInterrupt:
-            for future in pending:
+            sandbox.use_jax_cache_here(jax_cache)  # this process draws the reference in the pages
+            graded_all = _record_as_graded(course, assignment, options, futures, progress)
+        except BaseException as error:
+            for future in futures:
                 future.cancel()
-            progress.say("interrupted: the submissions graded so far are recorded; run again to finish the class")
+            if isinstance(error, KeyboardInterrupt):
+                progress.say("interrupted: the submissions graded so far are recorded; run again to finish the class")
             raise
-    progress.summary(graded_all)
-    if options.pages:
-        report = write_class_report(course, options.assignment)
-        progress.say(f"feedback pages in feedback/*/{options.assignment}/, class report in {report.relative_to(course)}")
+        pool.shutdown(wait=False)  # the workers close their sandboxes while the report is written
+        progress.summary(graded_all)
+        if options.pages:
+            from autograder.class_report import write_class_report
+
+            report = write_class_report(course, options.assignment)
+            progress.say(f"feedback pages in feedback/*/{options.assignment}/, class report in {report.relative_to(course)}")
+    return graded_all
+
+
+def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, progress: Progress
+                      ) -> list[Graded]:
+    """Record each submission as its worker finishes it, in the gradebook, `autograded/` and `feedback/`.
+
+    The workers have started when this runs: the gradebook's libraries are imported only now, while
+    they start their sandboxes (nbgrader's import alone takes this process over a second, and
+    the workers' first submissions then waited for it).
+    """
+    from autograder import record
+
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    record.ensure_gradebook(course, options.assignment, db_url)
+    record.clear_leftovers(course, options.assignment)
+    graded_all = []
+    waiting = dict(futures)
+    while waiting:
+        done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+        for future in done:
+            student, digest = waiting.pop(future)
+            try:
+                graded = future.result()
+            except Exception as error:  # the grader failed, not the student: grade again next run
+                graded = ungradable(assignment, student, f"the grader failed ({type(error).__name__}: {error})")
+                digest = ""
+            record.record(course, assignment, graded, db_url, digest)
+            graded_all.append(graded)
+            progress.graded(graded)
+            if options.pages:
+                _write_page(course, options.assignment, student, progress)
     return graded_all
 
 
 def _write_page(course: Path, assignment: str, student: str, progress: Progress) -> None:
     """A feedback page that cannot be written is reported, and never stops the grading."""
+    from autograder.feedback import write_feedback
+
     try:
         write_feedback(course, assignment, student)
     except Exception as error:

@@ -51,6 +51,7 @@ from pathlib import Path
 from autograder import record, sandbox
 from autograder.assignment import Assignment
 from autograder.engine import Graded, grade_submission, ungradable
+from autograder.pending import submission_digest
 from autograder.restore import Ungradable, shown
 from autograder.sandbox import Limits
 
@@ -213,7 +214,7 @@ def _grade(assignment: Assignment, notebook: Path, sandboxed: bool) -> tuple[Gra
     with tempfile.TemporaryDirectory(prefix="gradescope-") as staging:
         folder = Path(staging)
         shutil.copyfile(notebook, folder / assignment.notebook)
-        digest = record.submission_digest(folder, assignment.notebook)
+        digest = submission_digest(folder, assignment.notebook)
         try:
             graded = grade_submission(assignment, STUDENT, folder, LIMITS, sandboxed, sandbox.font_cache())
         except Exception as error:  # the grader failed, not the student: say so, and still give results

@@ -41,7 +41,13 @@ def prepare():
     # Not dumpable: a kernel, though it runs as the same user, cannot ptrace this process or read
     # its memory and file descriptors through /proc, so no submission can tamper with the next one.
     _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    import sqlite3  # noqa: F401 (this and the IPython, ipykernel modules: all a kernel imports as it starts)
+
     import IPython  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
+    import ipykernel.debugger  # noqa: F401
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
     import jax  # noqa: F401

@@ -8,7 +8,6 @@ manual grade or comment given in formgrader survives any number of re-gradings.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -25,17 +24,9 @@ from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.engine import Graded
+from autograder.pending import RESULTS
 
-RESULTS = "results.json"
 FIGURES = "figures.json"  # the figures each graded answer drew, as plain data, for feedback pages
-
-
-def submission_digest(submission_dir: Path, notebook: str) -> str:
-    path = submission_dir / notebook
-    if not path.is_file():
-        return "missing"
-    with path.open("rb") as file:  # in pieces: a submitted file may be far larger than memory allows
-        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:
@@ -50,16 +41,6 @@ def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:
         [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--log-level=ERROR"],
         cwd=course, check=True, capture_output=True, timeout=600,
     )
-
-
-def already_graded(course: Path, assignment: Assignment, student: str, digest: str) -> bool:
-    """Whether this very submission was graded and recorded completely before."""
-    path = course / "autograded" / student / assignment.name / RESULTS
-    try:
-        recorded = json.loads(path.read_text())
-        return recorded["extra_data"]["submission_sha256"] == digest
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
 
 
 def results_json(graded: Graded, digest: str | None, grader: str = "isolated grader") -> dict:
