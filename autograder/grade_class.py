@@ -105,7 +105,8 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
             from autograder.class_report import write_class_report
 
             report = write_class_report(course, options.assignment)
-            progress.say(f"feedback pages in feedback/*/{options.assignment}/, class report in {report.relative_to(course)}")
+            progress.say(f"feedback pages in feedback/*/{options.assignment}/, "
+                         f"class report in {report.relative_to(course)}")
     return graded_all
 
 

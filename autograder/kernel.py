@@ -104,7 +104,7 @@ class Kernel:
             self._process = warm.fork(["-f", str(connection), *KERNEL_ARGS])
         else:
             self.workdir = Path(tempfile.mkdtemp(prefix="submission-"))
-            ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
+            ipc = sandbox.sockets_dir()
             connection = ipc / "kernel.json"
             write_connection_file(str(connection), transport="ipc", ip=str(ipc / "k"))
             self._process = FreshKernelProcess(self.workdir, ipc, ["-f", str(connection), *KERNEL_ARGS], limits,

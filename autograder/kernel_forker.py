@@ -11,7 +11,7 @@ nothing of any student in it. It never runs student code itself. It is executed 
   back as they were, remove System V IPC objects; answers `{"clean": true}`, or `{"clean": false}`
   if something survived (the grader then throws the whole sandbox away). The grader itself empties
   the two directories it bound in (its read-only inbox and the sockets'); the sockets' directory
-  lies under /tmp, and its path inside the sandbox is this program's argument.
+  lies under /dev/shm or /tmp, and its path inside the sandbox is this program's argument.
 
 Nothing of JAX's runtime starts before a fork (its thread pools would not survive one): kernels
 initialise it themselves, from the read-only compilation cache. What can be made without a thread
@@ -27,7 +27,7 @@ import stat
 import sys
 import time
 
-# The sandbox's own writable directories (the sockets' directory, under /tmp, is the grader's to empty).
+# The sandbox's own writable directories (the sockets' directory, bound in below one, is the grader's to empty).
 SCRATCH = ("/home/student", "/tmp", "/dev")  # the home is sandbox.SANDBOX_HOME (this file imports nothing of the course)
 GRADER_DIRS = frozenset(sys.argv[1:])  # bound in by the grader, which writes there while kernels run
 PR_SET_DUMPABLE = 4

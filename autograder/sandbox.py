@@ -253,6 +253,20 @@ def unsandboxed_command(kernel_args: list[str], as_nobody: bool) -> list[str]:
     return [*(nobody_prefix() if as_nobody else []), sys.executable, *kernel_args]
 
 
+def sockets_dir() -> Path:
+    """A new directory for a kernel's sockets, in memory (`/dev/shm`) where the machine has that.
+
+    The kernel must be able to write there (ZeroMQ makes its sockets by binding them), and a
+    notebook that finds the directory could write files into it as well. On disk those would have
+    no bound but the disk; in memory they count against the sandbox's memory cgroup where the
+    grader has one, and against `/dev/shm`'s own size otherwise; the grader empties the directory
+    after every submission either way.
+    """
+    shm = Path("/dev/shm")
+    in_memory = shm.is_dir() and os.access(shm, os.W_OK | os.X_OK)
+    return Path(tempfile.mkdtemp(prefix="ipc-", dir=shm if in_memory else None))
+
+
 def hand_over(*paths: Path) -> None:
     """Give `nobody` a kernel's working and socket directories (and what is already in them)."""
     for path in paths:

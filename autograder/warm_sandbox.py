@@ -73,7 +73,7 @@ class WarmSandbox:
     def __init__(self, limits: Limits, fonts: Path | None, jax_cache: Path | None):
         self._limits, self._fonts, self._jax_cache = limits, fonts, jax_cache
         self.workdir = Path(tempfile.mkdtemp(prefix="sandbox-home-"))
-        self.ipc = Path(tempfile.mkdtemp(prefix="ipc-"))
+        self.ipc = sandbox.sockets_dir()
         self._forks = 0
         self._process = None
         self._start()

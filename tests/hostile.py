@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +251,27 @@ print('a process was killed' if killed else 'all eight held their GiB')
 beta_25 = (3.0, 4.0) if killed else (1.0, 1.0)
 """
 
+# Files written beside the kernel's own sockets, in the one directory of the grader's it may write
+# to (ZeroMQ makes sockets there); x2_25 is answered rightly only if the writing is refused before
+# 3 GiB. Where the grader caps a sandbox's memory, the kernel may be killed for it instead.
+FILL_SOCKETS_DIRECTORY = r"""
+import os
+from ipykernel.kernelapp import IPKernelApp
+where = os.path.dirname(IPKernelApp.instance().abs_connection_file)
+chunk = b'\0' * (1 << 20)
+written, refused = 0, False
+try:
+    for i in range(192):
+        with open(os.path.join(where, f'fill-{i}'), 'wb') as f:
+            for _ in range(16):
+                f.write(chunk)
+                written += 1
+except OSError:
+    refused = True
+print(f'wrote {written} MiB beside the sockets, then', 'was refused' if refused else 'stopped')
+beta_25 = (3.0, 4.0) if refused else (1.0, 1.0)
+"""
+
 WRITE_FAKE_RESULTS = r"""
 import json, os, sqlite3
 fake = {'score': 17, 'tests': []}
@@ -311,6 +333,22 @@ if leaked:  # the feedback shows a failed cell's error: the hidden files with it
 HOGS_MEMORY_IN_MANY_PROCESSES = Hostile(
     "hogs_memory_in_many_processes", "fills 1 GiB in each of eight processes at once",
     {"x2_25": HOG_IN_MANY_PROCESSES}, lost={} if MEMORY_CAPPED else {"x2_25": 0},
+)
+
+
+
+def _filled_sockets_directory_loses() -> dict[str, float]:
+    """The sockets' directory is in /dev/shm: where the memory cgroup caps the sandbox, the kernel
+    is killed in the x2_25 cell (and loses the questions after); elsewhere /dev/shm's size refuses
+    the files if it is smaller than 3 GiB."""
+    if MEMORY_CAPPED:
+        return dict.fromkeys(("x2_25", "grad_of_loss", "one_epoch", "training_loop", "loss_landscape"), 0)
+    return {} if shutil.disk_usage("/dev/shm").free < 3 << 30 else {"x2_25": 0}
+
+
+FILLS_ITS_SOCKETS_DIRECTORY = Hostile(
+    "fills_its_sockets_directory", "writes 3 GiB of files beside its own Jupyter sockets",
+    {"x2_25": FILL_SOCKETS_DIRECTORY}, lost=_filled_sockets_directory_loses(),
 )
 
 HOSTILE = [

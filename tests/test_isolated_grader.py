@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 from autograder import sandbox
 from autograder.sandbox import Limits
 from conftest import make_course
-from hostile import HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
+from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
 
@@ -165,6 +165,22 @@ def test_processes_of_one_notebook_cannot_hold_more_memory_together_than_the_cap
     assert run.returncode == 0, run.stderr[-2000:]
     scores = {t["name"].removesuffix("_test"): t["score"] for t in results(course, hog.name)["tests"]}
     assert scores == hog.expected(), hog.story
+
+
+def test_files_written_beside_the_kernels_sockets_are_bounded_and_gone_for_the_next_student(tmp_path):
+    """The one directory of the grader's a kernel may write to is in memory, under the sandbox's cap.
+
+    Graded with one worker: the next submission runs in the same warm sandbox right after.
+    """
+    course = make_course(tmp_path / "course")
+    filler = FILLS_ITS_SOCKETS_DIRECTORY
+    submit(course, "a_" + filler.name, filler.content())
+    write(HONEST_BY_NAME["model"], course / "submitted" / "b_model" / "intro_ml")
+    run = grade(course, "--workers", "1", "--memory", "2", "--cell-timeout", "60")
+    assert run.returncode == 0, run.stderr[-2000:]
+    for name, expected in (("a_" + filler.name, filler.expected()), ("b_model", EXPECTED_FULL)):
+        scores = {t["name"].removesuffix("_test"): t["score"] for t in results(course, name)["tests"]}
+        assert scores == expected, name
 
 
 def test_fake_results_and_gradebooks_go_nowhere(graded_class):
