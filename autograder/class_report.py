@@ -93,7 +93,7 @@ def common_mistakes(outcomes: list[StudentOutcome]) -> list[Mistake]:
 
 def write_class_report(course: Path, assignment: str) -> Path:
     """Write `reports/<assignment>/index.html` from the gradebook and the recorded results."""
-    outcomes = read_outcomes(course, assignment, students(course, assignment))
+    outcomes = read_outcomes(course, assignment, students(course, assignment), figures=False)
     path = course / "reports" / assignment / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n".join([

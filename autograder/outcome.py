@@ -81,22 +81,25 @@ def read_outcome(course: Path, assignment: str, student: str) -> StudentOutcome:
     return read_outcomes(course, assignment, [student])[0]
 
 
-def read_outcomes(course: Path, assignment: str, students: list[str]) -> list[StudentOutcome]:
+def read_outcomes(course: Path, assignment: str, students: list[str], figures: bool = True) -> list[StudentOutcome]:
     """Each student's outcome, in order, from one reading of the gradebook.
 
     Per student it reads the submitted notebook with its grades and comments at once: looking up each
-    question's grade and comment on its own took a class report most of its time.
+    question's grade and comment on its own took a class report most of its time. Without `figures`
+    the recorded figures are left unread (the class report draws none of them; decoding them was
+    the larger part of its reading).
     """
     with Gradebook(_db_url(course)) as gradebook:
         notebook = gradebook.find_assignment(assignment).notebooks[0]
         by_hand = {cell.name for cell in notebook.solution_cells}
         order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
         cells = [c.name for c in sorted(notebook.grade_cells, key=lambda c: order.get(c.name, len(order)))]
-        return [_outcome(course, assignment, gradebook, notebook.name, cells, by_hand, student) for student in students]
+        return [_outcome(course, assignment, gradebook, notebook.name, cells, by_hand, student, figures)
+                for student in students]
 
 
 def _outcome(course: Path, assignment: str, gradebook: Gradebook, notebook: str, cells: list[str],
-             by_hand: set[str], student: str) -> StudentOutcome:
+             by_hand: set[str], student: str, figures: bool) -> StudentOutcome:
     graded_dir = course / "autograded" / student / assignment
     results = _read_json(graded_dir / RESULTS)
     checks = results.get("extra_data", {}).get("checks", {}) if results else {}
@@ -124,7 +127,7 @@ def _outcome(course: Path, assignment: str, gradebook: Gradebook, notebook: str,
         ))
     problem = str(results.get("extra_data", {}).get("problem") or "") if results else ""
     return StudentOutcome(student, notebook, tuple(questions), problem, results is not None,
-                          _read_figures(graded_dir / FIGURES))
+                          _read_figures(graded_dir / FIGURES) if figures else {})
 
 
 def _db_url(course: Path) -> str:
