@@ -7,8 +7,10 @@ grading never races on the gradebook and an interrupted run loses at most the su
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sqlite3
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -62,9 +64,32 @@ def prime_jax_cache(course: Path, assignment: Assignment, options: Options, cach
     marker.touch()
 
 
+class GradebookUnreadable(RuntimeError):
+    """gradebook.db exists but SQLite cannot read it: nothing is graded, the file is left as it is."""
+
+
+def check_gradebook(path: Path) -> None:
+    """Refuse a gradebook SQLite cannot read before any worker starts (nbgrader would fail on it later).
+
+    A missing one is fine: it is created. Read-only and with the standard library, so that this
+    check costs nothing of nbgrader's import and cannot change the file.
+    """
+    if not path.exists():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+    except sqlite3.Error as error:
+        raise GradebookUnreadable(
+            f"{path.name} cannot be read as a gradebook ({error}); nothing was graded and the file is "
+            "unchanged: restore it from a backup, or move it away to start a new gradebook"
+        ) from None
+
+
 def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> list[Graded]:
     if options.sandboxed:
         sandbox.bubblewrap()  # refuses, with the reason, before anything starts
+    check_gradebook(course / "gradebook.db")
     assignment = Assignment.load(course, options.assignment)
     progress = Progress(assignment, progress_mode)
     todo = []
@@ -155,7 +180,7 @@ def _write_page(course: Path, assignment: str, student: str, progress: Progress)
 def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> int:
     try:
         grade_class(course, options, progress_mode)
-    except sandbox.SandboxUnavailable as error:
+    except (sandbox.SandboxUnavailable, GradebookUnreadable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

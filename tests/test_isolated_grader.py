@@ -242,6 +242,18 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     assert "ipykernel_launcher -f /tmp/ipc-" not in processes
 
 
+def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
+    garbage = b"this is not a database " * 100
+    (course / "gradebook.db").write_bytes(garbage)
+    run = grade(course, timeout=120)
+    assert run.returncode == 2
+    assert "gradebook.db cannot be read" in run.stderr and "Traceback" not in run.stderr
+    assert (course / "gradebook.db").read_bytes() == garbage
+    assert not (course / "autograded").exists()
+
+
 def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
     course = make_course(tmp_path / "course")
     write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
