@@ -127,7 +127,7 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
         pool.shutdown(wait=False)  # the workers close their sandboxes while the report is written
         progress.summary(graded_all)
         if options.pages:
-            from autograder.class_report import write_class_report
+            from autograder.class_report import write_class_report  # late, as in _record_as_graded
 
             report = write_class_report(course, options.assignment)
             progress.say(f"feedback pages in feedback/*/{options.assignment}/, "
@@ -169,7 +169,7 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
 
 def _write_page(course: Path, assignment: str, student: str, progress: Progress) -> None:
     """A feedback page that cannot be written is reported, and never stops the grading."""
-    from autograder.feedback import write_feedback
+    from autograder.feedback import write_feedback  # late, as in _record_as_graded
 
     try:
         write_feedback(course, assignment, student)
