@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -253,18 +254,42 @@ def unsandboxed_command(kernel_args: list[str], as_nobody: bool) -> list[str]:
     return [*(nobody_prefix() if as_nobody else []), sys.executable, *kernel_args]
 
 
-def sockets_dir() -> Path:
-    """A new directory for a kernel's sockets, in memory (`/dev/shm`) where the machine has that.
+SOCKETS_PREFIX = "autograder-ipc-"  # a sockets' directory's name: this, the pid of the process that made it, "-..."
 
-    The kernel must be able to write there (ZeroMQ makes its sockets by binding them), and a
-    notebook that finds the directory could write files into it as well. On disk those would have
-    no bound but the disk; in memory they count against the sandbox's memory cgroup where the
-    grader has one, and against `/dev/shm`'s own size otherwise; the grader empties the directory
-    after every submission either way.
+
+def sockets_parent() -> Path:
+    """Where kernels' sockets' directories are made: in memory (`/dev/shm`) where the machine has that.
+
+    The kernel must be able to write in its directory (ZeroMQ makes its sockets by binding them),
+    and a notebook that finds it could write files there as well. On disk those would have no bound
+    but the disk; in memory they count against the sandbox's memory cgroup where the grader has one,
+    and against `/dev/shm`'s own size otherwise; the grader empties the directory after every
+    submission either way.
     """
     shm = Path("/dev/shm")
-    in_memory = shm.is_dir() and os.access(shm, os.W_OK | os.X_OK)
-    return Path(tempfile.mkdtemp(prefix="ipc-", dir=shm if in_memory else None))
+    return shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+
+
+def sockets_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-", dir=sockets_parent()))
+
+
+def remove_orphaned_sockets_dirs() -> None:
+    """Remove the sockets' directories of grader processes that are gone.
+
+    A grader killed outright (`kill -9`) cannot remove them, and what a notebook left in one would
+    hold memory until the machine restarts. A directory of a live process, or not this user's (or,
+    for root, nobody's: an unsandboxed kernel's), is left alone.
+    """
+    owners = {os.getuid(), NOBODY} if os.getuid() == 0 else {os.getuid()}
+    for path in sockets_parent().glob(f"{SOCKETS_PREFIX}*"):
+        pid = path.name.removeprefix(SOCKETS_PREFIX).split("-", 1)[0]
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid in owners and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def hand_over(*paths: Path) -> None:

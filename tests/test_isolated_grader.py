@@ -36,6 +36,12 @@ def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout)
 
 
+def sockets_dirs() -> list[tuple[Path, str]]:
+    """The kernels' sockets' directories there are, each with the pid of the grader process that made it."""
+    found = sandbox.sockets_parent().glob(f"{sandbox.SOCKETS_PREFIX}*")
+    return [(path, path.name.removeprefix(sandbox.SOCKETS_PREFIX).split("-")[0]) for path in found]
+
+
 def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipynb") -> None:
     folder = course / "submitted" / name / "intro_ml"
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,7 +152,7 @@ def test_no_process_of_a_submission_outlives_the_run(graded_class):
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     for marker in LINGERING:
         assert marker not in processes
-    assert "ipykernel_launcher -f /tmp/ipc-" not in processes
+    assert sandbox.SOCKETS_PREFIX not in processes  # in the arguments of every kernel and forker
 
 
 def test_a_process_bomb_hits_the_process_limit(graded_class):
@@ -227,6 +233,10 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
         graded += line.startswith("graded ")
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=30)
+    deadline = time.monotonic() + 30  # its workers die a moment later: restart once they are gone
+    while any(Path("/proc", pid).exists() for _, pid in sockets_dirs()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sockets_dirs(), "the killed run left no sockets' directory: this test shows nothing"
     assert 2 <= len(list((course / "autograded").glob("*/intro_ml/results.json"))) < len(names)
     finish = grade(course)
     assert finish.returncode == 0, finish.stderr[-2000:]
@@ -239,7 +249,8 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
             assert gradebook.find_submission("intro_ml", name).score == 17
     assert not list((course / "autograded").glob("*/.intro_ml-*"))
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert "ipykernel_launcher -f /tmp/ipc-" not in processes
+    assert sandbox.SOCKETS_PREFIX not in processes
+    assert not sockets_dirs(), "the killed run's sockets' directories are still there"
 
 
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
