@@ -271,6 +271,7 @@ def sockets_parent() -> Path:
 
 
 def sockets_dir() -> Path:
+    """A new sockets' directory, named after this process (see `remove_orphaned_sockets_dirs`)."""
     return Path(tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-", dir=sockets_parent()))
 
 
@@ -288,7 +289,8 @@ def remove_orphaned_sockets_dirs() -> None:
             info = path.lstat()
         except OSError:
             continue
-        if stat.S_ISDIR(info.st_mode) and info.st_uid in owners and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+        gone = pid.isdigit() and not Path(f"/proc/{pid}").exists()
+        if gone and stat.S_ISDIR(info.st_mode) and info.st_uid in owners:
             shutil.rmtree(path, ignore_errors=True)
 
 

@@ -336,14 +336,15 @@ HOGS_MEMORY_IN_MANY_PROCESSES = Hostile(
 )
 
 
-
 def _filled_sockets_directory_loses() -> dict[str, float]:
     """The sockets' directory is in /dev/shm: where the memory cgroup caps the sandbox, the kernel
-    is killed in the x2_25 cell (and loses the questions after); elsewhere /dev/shm's size refuses
-    the files if it is smaller than 3 GiB."""
+    is killed in the x2_25 cell (and loses that question and those after); elsewhere /dev/shm's size
+    refuses the files if it is smaller than 3 GiB (without /dev/shm they go to disk)."""
     if MEMORY_CAPPED:
-        return dict.fromkeys(("x2_25", "grad_of_loss", "one_epoch", "training_loop", "loss_landscape"), 0)
-    return {} if shutil.disk_usage("/dev/shm").free < 3 << 30 else {"x2_25": 0}
+        order = list(EXPECTED_FULL)
+        return dict.fromkeys(order[order.index("x2_25"):], 0)
+    shm = Path("/dev/shm")
+    return {} if shm.is_dir() and shutil.disk_usage(shm).free < 3 << 30 else {"x2_25": 0}
 
 
 FILLS_ITS_SOCKETS_DIRECTORY = Hostile(
