@@ -86,6 +86,15 @@ def label_is(text: str, expected: str) -> bool:
     return text.lower() == expected.lower()
 
 
+def uses_the_notebooks_data(function: str) -> str:
+    """What to tell a student whose function gave, on a check's data, what it gives on the notebook's
+    x and y: it reads the notebook's globals, not its arguments."""
+    return (
+        f" That is its result on the notebook's x and y: {function} should use its own arguments x and y "
+        "(the checks call it on other data)."
+    )
+
+
 def require(condition: bool, message: str) -> None:
     if not condition:
         raise Wrong(message)

@@ -131,7 +131,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
             outcome = _check(questions[grade_id], ran, student_view)
             trouble = answer_trouble.get(questions[grade_id].grade_id)
             if trouble and outcome.score < outcome.max_score:
-                outcome.output += f"\n  Note: your answer cell did not finish: {trouble}."
+                outcome.output += f"\n  Note: your answer cell did not finish: {trouble.rstrip('.')}."
             outcomes[grade_id] = outcome
             cell.outputs.append(_text_output(outcome.output))
             cell.outputs.append(_score_output(outcome.score, ran.execution_count))

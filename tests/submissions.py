@@ -547,6 +547,115 @@ def least_squares(x, y):
         },
     ),
     Submission(
+        "jit_style",
+        "jits the gradient and the whole step, printing progress with jax.debug.print",
+        {
+            "grad_of_loss": "grad_of_loss = jax.jit(jax.grad(loss))",
+            "one_epoch": """
+@jax.jit
+def one_epoch(beta, x, y, i_epoch):
+    beta = beta - 0.1*grad_of_loss(beta, x, y)
+    jax.debug.print('Step {i}, loss {l} and beta {b}', i=i_epoch, l=loss(beta, x, y), b=beta)
+    return beta
+""",
+        },
+    ),
+    Submission(
+        "script_style",
+        "polyfit, value_and_grad with a global learning rate, a while loop stacked into an array, "
+        "NumPy loops for the landscape, figures without plt.show, %matplotlib inline and savefig",
+        {
+            "plot_data": """%matplotlib inline
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+ax1.scatter(x, y, s=5)
+ax1.plot([x.min(), x.max()], [3*x.min() + 2, 3*x.max() + 2], 'k-')
+ax1.set_xlabel('X'); ax1.set_ylabel('Y')
+ax2.hist(jitter)
+plt.savefig('data.png')
+""",
+            "least_squares": "def least_squares(x, y):\n    b1, b0 = jnp.polyfit(x, y, 1)\n    return b0, b1",
+            "plot_fit": """
+plt.figure(figsize=(8, 5))
+plt.plot(x, y, 'o')
+plt.plot(x, 3*x + 2, label='real')
+plt.plot(x, beta_0 + beta_1*x, label='fit')
+plt.legend()
+""",
+            "one_epoch": """
+learning_rate = 0.1
+def one_epoch(beta, x, y, i_epoch):
+    value, g = jax.value_and_grad(loss)(beta, x, y)
+    new_beta = beta - learning_rate * g
+    print(f'Step {i_epoch}, loss {loss(new_beta, x, y)} and beta {new_beta}')
+    return new_beta
+""",
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+hist = [beta]
+i = 0
+while i < 50:
+    beta = one_epoch(beta, x, y, i)
+    hist.append(beta)
+    i += 1
+beta_history = jnp.stack(hist)
+""",
+            "loss_landscape": """
+import numpy as np
+losses = np.zeros((20, 20))
+for i, m in enumerate(m_range):
+    for j, b in enumerate(b_range):
+        losses[i, j] = loss_fn(x, y, m, b)
+B, M = np.meshgrid(np.array(b_range), np.array(m_range))
+fig = plt.figure(figsize=(10, 7))
+ax = fig.add_subplot(projection='3d')
+surface = ax.plot_surface(B, M, losses, cmap='viridis')
+fig.colorbar(surface)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('Loss')
+ax.set_title('Loss landscape')
+""",
+        },
+    ),
+    Submission(
+        "one_epoch_uses_globals",
+        "one_epoch computes the gradient on the notebook's x and y, whatever it is given",
+        {
+            "one_epoch": """
+def one_epoch(b, xs, ys, i_epoch):
+    b = b - 0.1*grad_of_loss(b, x, y)
+    print(f'Step {i_epoch}, loss {loss(b, x, y)} and beta {b}')
+    return b
+"""
+        },
+        {"one_epoch": 0},
+    ),
+    Submission(
+        "training_not_restarted",
+        "trains on from the beta the 10-epoch loop left",
+        {
+            "training_loop": """
+beta_history = [beta]
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+"""
+        },
+        {"training_loop": 1},
+    ),
+    Submission(
+        "surface_of_ranges",
+        "gives plot_surface the 1-D ranges instead of a mesh",
+        {
+            "loss_landscape": """
+losses = jnp.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_surface(b_range, m_range, losses)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('loss')
+plt.show()
+"""
+        },
+        {"loss_landscape": 2},
+    ),
+    Submission(
         "untouched_release",
         "submits the release notebook without answering anything",
         lost={grade_id: 0 for grade_id in EXPECTED_FULL},

@@ -129,12 +129,15 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("dashed_true_line", "plot_data", "should be solid"),
         ("short_true_line", "plot_data", "covers only"),
         ("fit_returns_slope_first", "least_squares", "swapped"),
-        ("fit_uses_globals", "least_squares", "use its arguments"),
+        ("fit_uses_globals", "least_squares", "least_squares should use its own arguments x and y"),
         ("half_gradient", "grad_of_loss", "half the gradient"),
         ("history_without_start", "training_loop", "leave out the starting beta"),
         ("history_aliased", "training_loop", "Every entry is the same"),
         ("beta_25_complex", "x2_25", "complex"),
         ("fit_in_separate_figure", "plot_fit", "No line with the data lies on your fit"),
+        ("one_epoch_uses_globals", "one_epoch", "use its own arguments x and y"),
+        ("training_not_restarted", "training_loop", "Start from beta = jnp.array([1.0, 1.0])"),
+        ("surface_of_ranges", "loss_landscape", "give it the 2-D grids"),
     ],
 )
 def test_feedback_names_the_mistake(graded, name, grade_id, words):

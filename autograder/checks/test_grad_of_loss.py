@@ -5,7 +5,7 @@ import functools
 import numpy as np
 import pytest
 
-from autograder.compare import Wrong, as_numbers, matches, read_only, show
+from autograder.compare import Wrong, as_numbers, matches, read_only, show, uses_the_notebooks_data
 from solutions import intro_ml as ref
 
 # (params, number of points, slope, offset): points where the gradient is checked
@@ -29,14 +29,16 @@ def hidden_cases() -> tuple[tuple[np.ndarray, ...], ...]:
     return tuple(cases)
 
 
-def diagnose(found: np.ndarray, expected: np.ndarray, n: int) -> str:
-    """Name the usual mistakes: a sign, a lost factor 2, a sum in place of the mean."""
+def diagnose(params: np.ndarray, found: np.ndarray, expected: np.ndarray, n: int) -> str:
+    """Name the usual mistakes: a sign, a lost factor 2, a sum in place of the mean, the notebook's data."""
     if matches(-found, expected):
         return " The sign is flipped: the gradient points uphill, where the loss grows."
     if matches(2 * found, expected):
         return " It is half the gradient: the derivative of (pred - y)**2 is 2 (pred - y)."
     if matches(found / n, expected):
         return " It is n times the gradient: `loss` takes the mean, not the sum."
+    if matches(found, ref.grad_of_loss(params, *ref.data())):
+        return uses_the_notebooks_data("grad_of_loss")
     return ""
 
 
@@ -56,5 +58,5 @@ def test_grad_of_loss_matches_jax_grad_at_hidden_points(student):
         if not matches(found, expected):
             raise Wrong(
                 f"At params = {show(params)}, grad_of_loss returned {show(found)} but the gradient is "
-                f"{show(expected)}." + diagnose(found, expected, len(x))
+                f"{show(expected)}." + diagnose(params, found, expected, len(x))
             )

@@ -52,6 +52,11 @@ def diagnose_surface(vertices: np.ndarray) -> str:
         return "m is on the x axis and b on the y axis: put b on the x axis and m on the y axis."
     b_range, m_range = (np.asarray(r, dtype=np.float64) for r in ref.landscape_ranges())
     i, j = grid_indices(b, b_range), grid_indices(m, m_range)
+    if i is not None and j is not None and np.all(i == j):
+        return (
+            "b and m change together along the surface, as when plot_surface gets the 1-D ranges: "
+            "give it the 2-D grids of jnp.meshgrid(b_range, m_range)."
+        )
     if i is not None and j is not None and np.all(close_to(z, reference_grid()[i, j])):
         return (
             "the surface is drawn transposed: each height belongs to the swapped (m, b). "

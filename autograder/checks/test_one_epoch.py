@@ -5,7 +5,7 @@ import functools
 import numpy as np
 import pytest
 
-from autograder.compare import Wrong, as_numbers, close_to, matches, read_only, show
+from autograder.compare import Wrong, as_numbers, close_to, matches, read_only, show, uses_the_notebooks_data
 from solutions import intro_ml as ref
 
 # (beta, number of points, slope, offset, epoch number)
@@ -32,7 +32,10 @@ def hidden_cases() -> tuple[tuple, ...]:
 
 
 def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
-    """Name the mistake when the step is a multiple of the gradient other than -0.1."""
+    """Name the mistake: the notebook's data used instead of the arguments, or a step that is another
+    multiple of the gradient than -0.1."""
+    if matches(found, ref.one_epoch(beta, *ref.data())):
+        return uses_the_notebooks_data("one_epoch")
     if matches(found, beta + ref.LEARNING_RATE * gradient):
         return (
             " one_epoch moved beta uphill: the update should subtract the gradient "

@@ -33,7 +33,8 @@ def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
         if len(history) == len(expected) - 1:
             hint = " Did you leave out the starting beta = (1, 1)?"
         raise Wrong(
-            f"`beta_history` has {len(history)} entries; it should have {len(expected)}: "
+            f"`beta_history` has {len(history)} {'entry' if len(history) == 1 else 'entries'}; "
+            f"it should have {len(expected)}: "
             f"the start and one per epoch for {ref.EPOCHS} epochs.{hint}"
         )
     agree = np.all(close_to(history, expected), axis=1)
@@ -44,6 +45,11 @@ def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
             hint = " Every entry is the same: did you append the same array, updated in place, each time?"
         elif first > 0 and np.all(close_to(history[first:], history[first - 1])):
             hint = " It stops changing: did you append the same array each time instead of the new beta?"
+        elif first == 0:
+            hint = (
+                f" Start from beta = jnp.array([{', '.join(map(str, ref.BETA_START))}]): the 10-epoch loop "
+                "above leaves beta elsewhere."
+            )
         raise Wrong(
             f"`beta_history[{first}]` is {show(history[first])} but the reference trajectory has "
             f"{show(expected[first])} there.{hint}"
