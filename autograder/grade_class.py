@@ -90,7 +90,7 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     if options.sandboxed:
         sandbox.bubblewrap()  # refuses, with the reason, before anything starts
     check_gradebook(course / "gradebook.db")
-    sandbox.remove_orphaned_sockets_dirs()
+    sandbox.remove_orphaned_dirs()
     assignment = Assignment.load(course, options.assignment)
     progress = Progress(assignment, progress_mode)
     todo = []

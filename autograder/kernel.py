@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import queue
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +68,8 @@ class FreshKernelProcess:
     def stop(self) -> None:
         """Stop the kernel and everything it started, and remove its sockets and working directory."""
         sandbox.stop(self._process, self._cgroups)
-        shutil.rmtree(self._ipc, ignore_errors=True)
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        sandbox.remove(self._ipc)
+        sandbox.remove(self._workdir)
 
 
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"]
@@ -103,7 +102,7 @@ class Kernel:
             write_connection_file(str(connection), transport="ipc", ip=sockets)
             self._process = warm.fork(["-f", str(connection), *KERNEL_ARGS])
         else:
-            self.workdir = Path(tempfile.mkdtemp(prefix="submission-"))
+            self.workdir = sandbox.inbox_dir()
             ipc = sandbox.sockets_dir()
             connection = ipc / "kernel.json"
             write_connection_file(str(connection), transport="ipc", ip=str(ipc / "k"))

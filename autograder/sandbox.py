@@ -255,6 +255,7 @@ def unsandboxed_command(kernel_args: list[str], as_nobody: bool) -> list[str]:
 
 
 SOCKETS_PREFIX = "autograder-ipc-"  # a sockets' directory's name: this, the pid of the process that made it, "-..."
+INBOX_PREFIX = "autograder-inbox-"  # the same for the directory a kernel's submission is put in
 
 
 def sockets_parent() -> Path:
@@ -270,28 +271,63 @@ def sockets_parent() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
 
 
+def _made_here(prefix: str, parent: Path) -> Path:
+    """A new directory named after this process (see `remove_orphaned_dirs`)."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+
+
 def sockets_dir() -> Path:
-    """A new sockets' directory, named after this process (see `remove_orphaned_sockets_dirs`)."""
-    return Path(tempfile.mkdtemp(prefix=f"{SOCKETS_PREFIX}{os.getpid()}-", dir=sockets_parent()))
+    return _made_here(SOCKETS_PREFIX, sockets_parent())
 
 
-def remove_orphaned_sockets_dirs() -> None:
-    """Remove the sockets' directories of grader processes that are gone.
+def inbox_dir() -> Path:
+    """A directory for the notebook a kernel runs: read-only in its sandbox, an unsandboxed kernel's home."""
+    return _made_here(INBOX_PREFIX, Path(tempfile.gettempdir()))
 
-    A grader killed outright (`kill -9`) cannot remove them, and what a notebook left in one would
-    hold memory until the machine restarts. A directory of a live process, or not this user's (or,
-    for root, nobody's: an unsandboxed kernel's), is left alone.
+
+def empty(folder: Path) -> None:
+    """Remove everything in `folder` without following any link a kernel may have left there."""
+    folder.chmod(0o700)
+    for root, dirs, _ in os.walk(folder):  # open up directories a kernel locked, before entering them
+        for name in dirs:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+
+
+def remove(folder: Path) -> None:
+    """`folder` and everything in it, however a kernel locked it; quietly, as a clean-up."""
+    try:
+        empty(folder)
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def remove_orphaned_dirs() -> None:
+    """Remove the sockets' directories and inboxes of grader processes that are gone.
+
+    A grader killed outright (`kill -9`) cannot remove them: what a notebook left in a sockets'
+    directory would hold memory until the machine restarts, and every inbox keeps a copy of a
+    submission. A directory of a live process, or not this user's (or, for root, nobody's: an
+    unsandboxed kernel's), is left alone.
     """
     owners = {os.getuid(), NOBODY} if os.getuid() == 0 else {os.getuid()}
-    for path in sockets_parent().glob(f"{SOCKETS_PREFIX}*"):
-        pid = path.name.removeprefix(SOCKETS_PREFIX).split("-", 1)[0]
-        try:
-            info = path.lstat()
-        except OSError:
-            continue
-        gone = pid.isdigit() and not Path(f"/proc/{pid}").exists()
-        if gone and stat.S_ISDIR(info.st_mode) and info.st_uid in owners:
-            shutil.rmtree(path, ignore_errors=True)
+    for parent, prefix in ((sockets_parent(), SOCKETS_PREFIX), (Path(tempfile.gettempdir()), INBOX_PREFIX)):
+        for path in parent.glob(f"{prefix}*"):
+            pid = path.name.removeprefix(prefix).split("-", 1)[0]
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            gone = pid.isdigit() and not Path(f"/proc/{pid}").exists()
+            if gone and stat.S_ISDIR(info.st_mode) and info.st_uid in owners:
+                remove(path)
 
 
 def hand_over(*paths: Path) -> None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,21 +26,6 @@ MAX_ANSWER = 4096  # bytes in one line from the forker
 
 class ForkerFailed(RuntimeError):
     """The forker did not answer as it should: its sandbox is not trusted any more."""
-
-
-def _empty(folder: Path) -> None:
-    """Remove everything in `folder` without following any link a kernel may have left there."""
-    folder.chmod(0o700)
-    for root, dirs, _ in os.walk(folder):  # open up directories a kernel locked, before entering them
-        for name in dirs:
-            path = os.path.join(root, name)
-            if not os.path.islink(path):
-                os.chmod(path, 0o700)
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path)
-        else:
-            os.unlink(entry.path)
 
 
 class ForkedKernelProcess:
@@ -72,7 +55,7 @@ class WarmSandbox:
 
     def __init__(self, limits: Limits, fonts: Path | None, jax_cache: Path | None):
         self._limits, self._fonts, self._jax_cache = limits, fonts, jax_cache
-        self.workdir = Path(tempfile.mkdtemp(prefix="sandbox-home-"))
+        self.workdir = sandbox.inbox_dir()
         self.ipc = sandbox.sockets_dir()
         self._forks = 0
         self._process = None
@@ -124,21 +107,21 @@ class WarmSandbox:
             if self._answer("clean", timeout=30) is not True:
                 raise ForkerFailed("something of the last submission survived")
             for folder in (self.workdir, self.ipc):  # nothing runs in the sandbox now: empty them
-                _empty(folder)
+                sandbox.empty(folder)
         except (ForkerFailed, OSError):
             self._restart()
 
     def close(self) -> None:
         self._stop_sandbox()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        shutil.rmtree(self.ipc, ignore_errors=True)
+        sandbox.remove(self.workdir)
+        sandbox.remove(self.ipc)
 
     # ------------------------------------------------------------ the forker's pipes
 
     def _restart(self) -> None:
         self._stop_sandbox()
         for folder in (self.workdir, self.ipc):
-            _empty(folder)
+            sandbox.empty(folder)
         self._start()
 
     def _stop_sandbox(self) -> None:

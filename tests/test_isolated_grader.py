@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,10 +37,12 @@ def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout)
 
 
-def sockets_dirs() -> list[tuple[Path, str]]:
-    """The kernels' sockets' directories there are, each with the pid of the grader process that made it."""
-    found = sandbox.sockets_parent().glob(f"{sandbox.SOCKETS_PREFIX}*")
-    return [(path, path.name.removeprefix(sandbox.SOCKETS_PREFIX).split("-")[0]) for path in found]
+def graders_dirs() -> list[tuple[Path, str]]:
+    """The kernels' sockets' directories and inboxes there are, each with the pid of the grader process
+    that made it (a name is the prefix, that pid, then "-...")."""
+    found = [*sandbox.sockets_parent().glob(f"{sandbox.SOCKETS_PREFIX}*"),
+             *Path(tempfile.gettempdir()).glob(f"{sandbox.INBOX_PREFIX}*")]
+    return [(path, path.name.split("-")[2]) for path in found]
 
 
 def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipynb") -> None:
@@ -234,9 +237,10 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=30)
     deadline = time.monotonic() + 30  # its workers die a moment later: restart once they are gone
-    while any(Path("/proc", pid).exists() for _, pid in sockets_dirs()) and time.monotonic() < deadline:
+    while any(Path("/proc", pid).exists() for _, pid in graders_dirs()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert sockets_dirs(), "the killed run left no sockets' directory: this test shows nothing"
+    left = {path.name.split("-")[1] for path, _ in graders_dirs()}
+    assert left == {"ipc", "inbox"}, f"the killed run left {left}, not both kinds: this test shows nothing"
     assert 2 <= len(list((course / "autograded").glob("*/intro_ml/results.json"))) < len(names)
     finish = grade(course)
     assert finish.returncode == 0, finish.stderr[-2000:]
@@ -250,7 +254,7 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     assert not list((course / "autograded").glob("*/.intro_ml-*"))
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert sandbox.SOCKETS_PREFIX not in processes
-    assert not sockets_dirs(), "the killed run's sockets' directories are still there"
+    assert not graders_dirs(), "the killed run's sockets' directories or inboxes are still there"
 
 
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
