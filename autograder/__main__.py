@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
 from autograder.grade_class import Options, main_grade
 from autograder.sandbox import Limits
+
+
+def positive(convert):
+    """An argparse type: a finite number above 0 (a limit of 0 would fail every submission, and record it)."""
+
+    def parse(text: str):
+        value = convert(text)
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be a number more than 0, not {text}")
+        return value
+
+    parse.__name__ = convert.__name__  # argparse names it in "invalid float value: 'x'"
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,20 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     grade = commands.add_parser("grade", help="grade submitted/*/ASSIGNMENT in sandboxed kernels")
     grade.add_argument("assignment")
     grade.add_argument("--student", action="append", default=[], help="grade only this student (repeatable)")
-    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once")
+    grade.add_argument("--workers", type=positive(int), default=os.cpu_count() or 1, help="submissions graded at once")
     grade.add_argument("--force", action="store_true", help="grade again submissions already graded")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap, with your own permissions (as nobody if "
                             "you are root; trusted code only)")
     defaults = Limits()
-    grade.add_argument("--cell-timeout", type=float, default=defaults.cell_seconds, help="seconds per cell")
-    grade.add_argument("--timeout", type=float, default=defaults.submission_seconds, help="seconds per submission")
-    grade.add_argument("--memory", type=float, default=defaults.memory_bytes / 2**30, help="GiB per submission")
-    grade.add_argument("--processes", type=int, default=defaults.processes, help="processes per submission")
-    grade.add_argument("--file-size", type=float, default=defaults.file_bytes / 2**20, help="MiB per file written")
-    grade.add_argument("--scratch-size", type=float, default=defaults.scratch_bytes / 2**20,
-                       help="MiB a submission may store in its home, /tmp and /dev/shm, each (they are memory)")
-    grade.add_argument("--output-size", type=int, default=defaults.output_bytes, help="characters of output kept per cell")
+    limit_options = {  # option: (type, default, help)
+        "--cell-timeout": (float, defaults.cell_seconds, "seconds per cell"),
+        "--timeout": (float, defaults.submission_seconds, "seconds per submission"),
+        "--memory": (float, defaults.memory_bytes / 2**30, "GiB per submission"),
+        "--processes": (int, defaults.processes, "processes per submission"),
+        "--file-size": (float, defaults.file_bytes / 2**20, "MiB per file written"),
+        "--scratch-size": (float, defaults.scratch_bytes / 2**20,
+                           "MiB a submission may store in its home, /tmp and /dev/shm, each (they are memory)"),
+        "--output-size": (int, defaults.output_bytes, "characters of output kept per cell"),
+    }
+    for option, (kind, default, explained) in limit_options.items():
+        grade.add_argument(option, type=positive(kind), default=default, help=explained)
     grade.add_argument("--no-pages", action="store_true", help="skip the feedback pages and the class report")
     grade.add_argument("--spare-kernels", action="store_true",
                        help="warm each worker's next kernel while the current submission runs (about 0.5 GiB "

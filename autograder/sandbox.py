@@ -301,7 +301,20 @@ def empty(folder: Path) -> None:
 
 
 def remove(folder: Path) -> None:
-    """`folder` and everything in it, however a kernel locked it; quietly, as a clean-up."""
+    """`folder` and everything in it, quietly, as a clean-up.
+
+    A link is removed, not followed. `shutil.rmtree` first: it never follows a link, even one a
+    process swaps in while it works, and as root it removes whatever a kernel locked. A grader that
+    is not root cannot enter a directory its kernel (the same user) locked: `empty` opens those up.
+    """
+    try:
+        if folder.is_symlink():
+            folder.unlink()
+            return
+        shutil.rmtree(folder)
+        return
+    except OSError:
+        pass
     try:
         empty(folder)
         folder.rmdir()
@@ -310,24 +323,34 @@ def remove(folder: Path) -> None:
 
 
 def remove_orphaned_dirs() -> None:
-    """Remove the sockets' directories and inboxes of grader processes that are gone.
+    """Remove the sockets' directories, inboxes and cgroups of grader processes that are gone.
 
     A grader killed outright (`kill -9`) cannot remove them: what a notebook left in a sockets'
-    directory would hold memory until the machine restarts, and every inbox keeps a copy of a
-    submission. A directory of a live process, or not this user's (or, for root, nobody's: an
-    unsandboxed kernel's), is left alone.
+    directory would hold memory until the machine restarts, every inbox keeps a copy of a
+    submission, and every cgroup some of the kernel's memory. A directory of a live process, or not
+    this user's (or, for root, nobody's: an unsandboxed kernel's), is left alone; so is a cgroup
+    that still holds a process after it was killed (the next run tries again).
     """
     owners = {os.getuid(), NOBODY} if os.getuid() == 0 else {os.getuid()}
-    for parent, prefix in ((sockets_parent(), SOCKETS_PREFIX), (Path(tempfile.gettempdir()), INBOX_PREFIX)):
-        for path in parent.glob(f"{prefix}*"):
-            pid = path.name.removeprefix(prefix).split("-", 1)[0]
-            try:
-                info = path.lstat()
-            except OSError:
-                continue
-            gone = pid.isdigit() and not Path(f"/proc/{pid}").exists()
-            if gone and stat.S_ISDIR(info.st_mode) and info.st_uid in owners:
+    for path in graders_dirs():
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        pid = path.name.split("-")[2]
+        gone = pid.isdigit() and not Path(f"/proc/{pid}").exists()
+        if gone and stat.S_ISDIR(info.st_mode) and info.st_uid in owners:
+            if path.is_relative_to(CGROUPS):
+                _remove_cgroup(path)
+            else:
                 remove(path)
+
+
+def graders_dirs() -> list[Path]:
+    """Every sockets' directory, inbox and cgroup of a grader on this machine, alive or gone; each name
+    is a prefix "autograder-<kind>-", the pid of the grader process that made it, and "-..."."""
+    return [*sockets_parent().glob(f"{SOCKETS_PREFIX}*"), *Path(tempfile.gettempdir()).glob(f"{INBOX_PREFIX}*"),
+            *CGROUPS.glob(f"*/{CGROUP_PREFIX}*")]
 
 
 def hand_over(*paths: Path) -> None:
@@ -370,6 +393,7 @@ def _limited(cmd: list[str], limits: Limits) -> list[str]:
 
 
 CGROUPS = Path("/sys/fs/cgroup")  # cgroup v1's controllers, where the machine has them
+CGROUP_PREFIX = "autograder-sandbox-"  # a sandbox's cgroup's name under each controller, as SOCKETS_PREFIX
 
 
 def _cgroups(limits: Limits) -> tuple[Path, ...]:
@@ -390,7 +414,7 @@ def _cgroups(limits: Limits) -> tuple[Path, ...]:
         if not (CGROUPS / controller / "cgroup.procs").is_file():
             continue
         try:
-            group = Path(tempfile.mkdtemp(prefix="autograder-", dir=CGROUPS / controller))
+            group = _made_here(CGROUP_PREFIX, CGROUPS / controller)
         except OSError:
             continue
         try:
@@ -442,10 +466,17 @@ def stop(process: subprocess.Popen, groups: tuple[Path, ...] = ()) -> None:
         process.wait(timeout=10)
     for group in groups:
         for _ in range(50):
-            try:
-                for pid in (group / "cgroup.procs").read_text().split():
-                    os.kill(int(pid), signal.SIGKILL)
-                group.rmdir()
+            if _remove_cgroup(group):
                 break
-            except (OSError, ValueError):
-                time.sleep(0.1)
+            time.sleep(0.1)
+
+
+def _remove_cgroup(group: Path) -> bool:
+    """Kill what is left in `group` and remove it; False if it still holds a process (or cannot be read)."""
+    try:
+        for pid in (group / "cgroup.procs").read_text().split():
+            os.kill(int(pid), signal.SIGKILL)
+        group.rmdir()
+        return True
+    except (OSError, ValueError):
+        return False

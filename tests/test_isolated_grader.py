@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,12 +36,10 @@ def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout)
 
 
-def graders_dirs() -> list[tuple[Path, str]]:
-    """The kernels' sockets' directories and inboxes there are, each with the pid of the grader process
-    that made it (a name is the prefix, that pid, then "-...")."""
-    found = [*sandbox.sockets_parent().glob(f"{sandbox.SOCKETS_PREFIX}*"),
-             *Path(tempfile.gettempdir()).glob(f"{sandbox.INBOX_PREFIX}*")]
-    return [(path, path.name.split("-")[2]) for path in found]
+def graders_dirs() -> list[tuple[Path, str, str]]:
+    """The kernels' sockets' directories, inboxes and cgroups there are, each with its kind and the pid
+    of the grader process that made it."""
+    return [(path, *path.name.split("-")[1:3]) for path in sandbox.graders_dirs()]
 
 
 def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipynb") -> None:
@@ -237,10 +234,12 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=30)
     deadline = time.monotonic() + 30  # its workers die a moment later: restart once they are gone
-    while any(Path("/proc", pid).exists() for _, pid in graders_dirs()) and time.monotonic() < deadline:
+    while any(Path("/proc", pid).exists() for _, _, pid in graders_dirs()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = {path.name.split("-")[1] for path, _ in graders_dirs()}
-    assert left == {"ipc", "inbox"}, f"the killed run left {left}, not both kinds: this test shows nothing"
+    left = {kind for _, kind, _ in graders_dirs()}
+    cgroups = os.getuid() == 0 and any(sandbox.CGROUPS.glob("*/cgroup.procs"))  # a root grader makes some
+    expected = {"ipc", "inbox"} | ({"sandbox"} if cgroups else set())
+    assert left == expected, f"the killed run left {left}, not {expected}: this test shows nothing"
     assert 2 <= len(list((course / "autograded").glob("*/intro_ml/results.json"))) < len(names)
     finish = grade(course)
     assert finish.returncode == 0, finish.stderr[-2000:]
@@ -254,7 +253,16 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     assert not list((course / "autograded").glob("*/.intro_ml-*"))
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert sandbox.SOCKETS_PREFIX not in processes
-    assert not graders_dirs(), "the killed run's sockets' directories or inboxes are still there"
+    assert not graders_dirs(), "the killed run's sockets' directories, inboxes or cgroups are still there"
+
+
+def test_a_limit_that_would_fail_everyone_is_refused_before_anything_is_graded(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    for option, value in (("--cell-timeout", "0"), ("--memory", "-1"), ("--workers", "0"), ("--timeout", "nan")):
+        run = grade(course, option, value)
+        assert run.returncode == 2 and f"argument {option}: must be a number more than 0, not {value}" in run.stderr
+    assert not (course / "autograded").exists() and not (course / "gradebook.db").exists()
 
 
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):

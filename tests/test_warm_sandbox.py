@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import sandbox
 from conftest import make_course
 from submissions import EXPECTED_FULL, Submission, notebook
 
@@ -190,3 +191,24 @@ def test_kernels_lower_in_the_forkers_mlir_context_and_move_on_to_new_ones(grade
 @pytest.mark.parametrize("name", list(CLASS))
 def test_every_submission_is_graded_on_its_own_merits(graded, name):
     assert scores(graded, name) == EXPECTED_FULL
+
+
+def test_removing_a_kernels_directory_never_follows_a_link_swapped_in_for_it(tmp_path):
+    """A directory a kernel owned may have become a link to somewhere else by the time it is removed."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "locked").mkdir(parents=True)
+    (elsewhere / "precious").write_text("keep")
+    (elsewhere / "locked").chmod(0o500)
+    modes = {path: path.stat().st_mode for path in (elsewhere, elsewhere / "locked")}
+    swapped = tmp_path / f"{sandbox.INBOX_PREFIX}1-swapped"
+    swapped.symlink_to(elsewhere)
+    sandbox.remove(swapped)
+    assert not swapped.is_symlink() and (elsewhere / "precious").read_text() == "keep"
+    assert {path: path.stat().st_mode for path in modes} == modes
+
+    kernels_own = tmp_path / f"{sandbox.INBOX_PREFIX}1-locked"
+    (kernels_own / "inner").mkdir(parents=True)
+    (kernels_own / "inner" / "file").write_text("x")
+    (kernels_own / "inner").chmod(0)
+    sandbox.remove(kernels_own)
+    assert not kernels_own.exists()
