@@ -547,6 +547,31 @@ def least_squares(x, y):
         },
     ),
     Submission(
+        "fit_counts_100_points",
+        "types n = 100 into the closed form: right on the notebook's data only",
+        {
+            "least_squares": """
+def least_squares(x, y):
+    n = 100
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x)**2)
+    return (jnp.sum(y) - beta_1*jnp.sum(x))/n, beta_1
+"""
+        },
+        {"least_squares": 1},
+    ),
+    Submission(
+        "fit_by_covariance",
+        "divides jnp.cov (by n - 1) by jnp.var (by n): the slope is off by n / (n - 1)",
+        {
+            "least_squares": """
+def least_squares(x, y):
+    beta_1 = jnp.cov(x, y)[0, 1] / jnp.var(x)
+    return jnp.mean(y) - beta_1*jnp.mean(x), beta_1
+"""
+        },
+        {"least_squares": 0},
+    ),
+    Submission(
         "jit_style",
         "jits the gradient and the whole step, printing progress with jax.debug.print",
         {

@@ -136,6 +136,8 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("beta_25_complex", "x2_25", "complex"),
         ("fit_in_separate_figure", "plot_fit", "No line with the data lies on your fit"),
         ("one_epoch_uses_globals", "one_epoch", "use its own arguments x and y"),
+        ("fit_counts_100_points", "least_squares", "counting n = 100 points: use n = len(x)"),
+        ("fit_by_covariance", "least_squares", "off by the factor n / (n - 1)"),
         ("training_not_restarted", "training_loop", "Start from beta = jnp.array([1.0, 1.0])"),
         ("surface_of_ranges", "loss_landscape", "give it the 2-D grids"),
     ],

@@ -33,6 +33,25 @@ def reference_fit(x, y) -> np.ndarray:
     return np.asarray(ref.least_squares(x, y), dtype=np.float64)
 
 
+def fit_counting(n: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The closed form with `n` typed in for the number of points: what a fit written for the
+    notebook's 100 points gives on another data set (a mistake to recognise, not a reference)."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    beta_1 = (n * np.sum(x * y) - np.sum(x) * np.sum(y)) / (n * np.sum(x**2) - np.sum(x) ** 2)
+    return np.array([(np.sum(y) - beta_1 * np.sum(x)) / n, beta_1])
+
+
+def mixed_normalisations(found: np.ndarray, expected: np.ndarray, n: int) -> str:
+    """The hint for a slope off by n / (n - 1) either way: a covariance and a variance taken with
+    different denominators (`jnp.cov` divides by n - 1, `jnp.var` and `jnp.std` by n)."""
+    if any(matches(found[1:], expected[1:] * factor) for factor in (n / (n - 1), (n - 1) / n)):
+        return (
+            " The slope is off by the factor n / (n - 1): jnp.cov divides by n - 1 but jnp.var by n; "
+            "use the same denominator for both (ddof)."
+        )
+    return ""
+
+
 @functools.cache
 def notebook_fit() -> np.ndarray:
     return read_only(reference_fit(*ref.data()))[0]
@@ -50,7 +69,8 @@ def test_beta_0_and_beta_1_match_the_fit_of_the_notebook_data(student):
             f"beta_0 and beta_1 are swapped: beta_0 is the intercept (expected {show(expected[0])}) "
             f"and beta_1 the slope (expected {show(expected[1])})."
         )
-    raise Wrong(f"(beta_0, beta_1) should be {show(expected)}, but they are {show(found)}.")
+    raise Wrong(f"(beta_0, beta_1) should be {show(expected)}, but they are {show(found)}."
+                + mixed_normalisations(found, expected, len(ref.data()[0])))
 
 
 @pytest.mark.points(2)
@@ -62,9 +82,12 @@ def test_least_squares_fits_hidden_data_sets(student):
         if matches(found[::-1], expected) and not matches(found, expected):
             raise Wrong(f"{where}, least_squares returned (beta_1, beta_0): return the intercept first.")
         if not matches(found, expected):
-            hint = (
-                uses_the_notebooks_data("least_squares")
-                if matches(found, ref.least_squares(*ref.data()))
-                else " Does your function use its arguments x and y (not the notebook's globals), and len(x) for n?"
-            )
+            notebook_n = len(ref.data()[0])
+            if matches(found, ref.least_squares(*ref.data())):
+                hint = uses_the_notebooks_data("least_squares")
+            elif matches(found, fit_counting(notebook_n, x, y)):
+                hint = f" That is the fit counting n = {notebook_n} points: use n = len(x), the size of the data given."
+            else:
+                hint = mixed_normalisations(found, expected, len(x)) or (
+                    " Does your function use its arguments x and y (not the notebook's globals), and len(x) for n?")
             raise Wrong(f"{where}, least_squares returned {show(found)} but the fit is {show(expected)}.{hint}")
