@@ -73,6 +73,8 @@ def grade_submission(
     try:
         if path.is_symlink():  # it could lead to any file the grader may read, the solutions too
             raise Ungradable(f"{assignment.notebook} is a symbolic link, not a notebook: submit the file itself")
+        if path.exists() and not path.is_file():  # a folder, a named pipe (reading it would wait forever)
+            raise Ungradable(f"{assignment.notebook} is not a file but a {_kind(path)}: submit the notebook file itself")
         if not path.is_file():
             others = sorted(shown(p.name) for p in submission_dir.glob("*.ipynb"))
             hint = f" (found {', '.join(others)})" if others else ""
@@ -95,6 +97,10 @@ def grade_submission(
         graded = ungradable(assignment, student, f"the notebook's kernel could not start ({error})")
     graded.seconds = time.monotonic() - started
     return graded
+
+
+def _kind(path: Path) -> str:
+    return "folder" if path.is_dir() else "named pipe" if path.is_fifo() else "socket or device"
 
 
 def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: Kernel, limits: Limits) -> Graded:

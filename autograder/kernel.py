@@ -197,7 +197,7 @@ class Kernel:
         A sandbox's home is its own in-memory file system: the kernel copies the file there from the
         grader's directory, which it sees read-only, without binding a name in the student's namespace.
         """
-        shutil.copy(notebook, self.workdir / name)
+        shutil.copyfile(notebook, self.workdir / name)  # not its permissions: the kernel may be another user
         if self._own_home:
             inbox = f"{sandbox.SANDBOX_INBOX}/{name}"
             self._run_silently(f"__import__('shutil').copyfile({inbox!r}, {name!r})")

@@ -256,6 +256,23 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     assert not graders_dirs(), "the killed run's sockets' directories, inboxes or cgroups are still there"
 
 
+def test_a_notebook_that_is_no_file_is_named_and_one_without_read_permission_is_graded(tmp_path):
+    """A folder or a named pipe (which would block a reader) in the notebook's place gets its reason; a
+    notebook whose permissions let nobody read it is graded as root's nbgrader would grade it."""
+    course = make_course(tmp_path / "course")
+    (course / "submitted" / "folder" / "intro_ml" / "intro_ml.ipynb").mkdir(parents=True)
+    (course / "submitted" / "pipe" / "intro_ml").mkdir(parents=True)
+    os.mkfifo(course / "submitted" / "pipe" / "intro_ml" / "intro_ml.ipynb")
+    (write(HONEST_BY_NAME["model"], course / "submitted" / "locked" / "intro_ml")).chmod(0)
+    run = grade(course, "--no-pages", "--workers", "2")
+    assert run.returncode == 0, run.stderr[-2000:]
+    for name, kind in (("folder", "folder"), ("pipe", "named pipe")):
+        assert results(course, name)["score"] == 0
+        assert f"intro_ml.ipynb is not a file but a {kind}" in results(course, name)["output"]
+    if os.getuid() == 0:  # root may read any file (a grader that is not root cannot: "the grader failed")
+        assert results(course, "locked")["score"] == 17
+
+
 def test_a_limit_that_would_fail_everyone_is_refused_before_anything_is_graded(tmp_path):
     course = make_course(tmp_path / "course")
     write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
