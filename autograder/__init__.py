@@ -2,6 +2,7 @@
 
 One grading by the isolated grader (`python -m autograder grade`), in the order it happens:
 
+* `course_lock.py`: one run at a time writes a course's grades; a second is refused untouched.
 * `pending.py`: which submissions need grading (those not recorded yet as they are now).
 * `assignment.py`: what the grader knows of an assignment (release cells, questions, points).
 * `restore.py`: the submission read strictly, its locked cells restored from the release.

@@ -8,8 +8,11 @@ import os
 import sys
 from pathlib import Path
 
+from autograder import course_lock
 from autograder.grade_class import Options, main_grade
 from autograder.sandbox import Limits
+
+EX_TEMPFAIL = 75  # sysexits.h: another run has the course; try again later
 
 
 def positive(convert):
@@ -23,6 +26,35 @@ def positive(convert):
 
     parse.__name__ = convert.__name__  # argparse names it in "invalid float value: 'x'"
     return parse
+
+
+def run_grade(course: Path, args: argparse.Namespace) -> int:
+    limits = Limits(
+        cell_seconds=args.cell_timeout,
+        submission_seconds=args.timeout,
+        memory_bytes=int(args.memory * 2**30),
+        processes=args.processes,
+        file_bytes=int(args.file_size * 2**20),
+        scratch_bytes=int(args.scratch_size * 2**20),
+        output_bytes=args.output_size,
+    )
+    options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox,
+                      not args.no_pages, limits, args.spare_kernels)
+    mode = "quiet" if args.quiet else "json" if args.json else "auto"
+    status = main_grade(course, options, mode)
+    if status == 0 and mode == "auto":
+        from autograder.scores import print_scores
+
+        print_scores(course, args.assignment)
+    return status
+
+
+def run_pages(course: Path, args: argparse.Namespace) -> int:
+    from autograder.class_report import rebuild_all
+
+    rebuild_all(course, args.assignment)
+    print(f"feedback/*/{args.assignment}/ and reports/{args.assignment}/index.html rebuilt")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,36 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no source/{args.assignment}/ here: run this from the course root", file=sys.stderr)
         return 2
     # Each command imports what only it needs: `grade` starts its workers before it loads nbgrader.
-    if args.command == "pages":
-        from autograder.class_report import rebuild_all
-
-        rebuild_all(course, args.assignment)
-        print(f"feedback/*/{args.assignment}/ and reports/{args.assignment}/index.html rebuilt")
-        return 0
     if args.command == "gradescope":
         from autograder.gradescope import build_bundle
 
         print(build_bundle(course, args.assignment, args.out))
         return 0
-    if args.command == "grade":
-        limits = Limits(
-            cell_seconds=args.cell_timeout,
-            submission_seconds=args.timeout,
-            memory_bytes=int(args.memory * 2**30),
-            processes=args.processes,
-            file_bytes=int(args.file_size * 2**20),
-            scratch_bytes=int(args.scratch_size * 2**20),
-            output_bytes=args.output_size,
-        )
-        options = Options(args.assignment, tuple(args.student), args.workers, args.force, not args.no_sandbox,
-                          not args.no_pages, limits, args.spare_kernels)
-        mode = "quiet" if args.quiet else "json" if args.json else "auto"
-        status = main_grade(course, options, mode)
-        if status == 0 and mode == "auto":
-            from autograder.scores import print_scores
-
-            print_scores(course, args.assignment)
-        return status
+    if args.command in ("grade", "pages"):  # they write the course's grades, pages and report
+        try:
+            with course_lock.holding(course):
+                return run_grade(course, args) if args.command == "grade" else run_pages(course, args)
+        except course_lock.CourseBusy as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EX_TEMPFAIL
     if not (course / "gradebook.db").exists():
         print("error: no gradebook.db here yet: grade first", file=sys.stderr)
         return 1

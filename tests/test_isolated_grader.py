@@ -6,6 +6,7 @@ course copy with only `submitted/` added; the tests then read what it left behin
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -19,7 +20,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import sandbox
+from autograder import course_lock, sandbox
 from autograder.sandbox import Limits
 from conftest import make_course
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
@@ -280,6 +281,40 @@ def test_a_limit_that_would_fail_everyone_is_refused_before_anything_is_graded(t
         run = grade(course, option, value)
         assert run.returncode == 2 and f"argument {option}: must be a number more than 0, not {value}" in run.stderr
     assert not (course / "autograded").exists() and not (course / "gradebook.db").exists()
+
+
+def test_while_another_run_holds_the_course_grading_is_refused_and_nothing_is_written(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    with open(course / course_lock.LOCK_FILE, "w") as other_run:  # as a run in another terminal holds it
+        fcntl.flock(other_run, fcntl.LOCK_EX)
+        other_run.write("4242\n")
+        other_run.flush()
+        for command in (["grade", "intro_ml", *LIMITS], ["pages", "intro_ml"]):
+            run = subprocess.run([sys.executable, "-m", "autograder", *command], cwd=course,
+                                 capture_output=True, text=True, timeout=120)
+            assert run.returncode == 75, run.stderr
+            assert "another grading run (process 4242) is working on this course; nothing was done" in run.stderr
+            assert "Traceback" not in run.stderr
+        assert not (course / "gradebook.db").exists() and not (course / "autograded").exists()
+        assert not (course / "feedback").exists() and not (course / "reports").exists()
+    run = grade(course)  # the other run has ended: its lock went with it
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert results(course, "ada")["score"] == 17
+
+
+def test_two_runs_started_together_grade_the_class_once_and_the_second_says_why_it_stopped(tmp_path):
+    course = make_course(tmp_path / "course")
+    for name in ("ada", "alan"):
+        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
+    command = [sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, "--no-pages"]
+    runs = [subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outcomes = sorted((run.wait(timeout=600), run.communicate()[1]) for run in runs)
+    (first, first_errors), (second, second_errors) = outcomes
+    assert first == 0, first_errors[-3000:]  # without the lock both graded everyone, or one crashed on the gradebook
+    assert second == 75 and "another grading run" in second_errors and "Traceback" not in second_errors
+    assert [results(course, name)["score"] for name in ("ada", "alan")] == [17, 17]
 
 
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
