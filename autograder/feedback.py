@@ -119,8 +119,11 @@ def write_feedback(course: Path, assignment: str, student: str) -> Path:
                 shutil.copyfile(folder / name, path.parent / name)
                 break
     staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(feedback_html(outcome, assignment, course), encoding="utf-8")
-    staging.replace(path)  # a student never fetches half a page
+    try:
+        staging.write_text(feedback_html(outcome, assignment, course), encoding="utf-8")
+        staging.replace(path)  # a student never fetches half a page
+    finally:
+        staging.unlink(missing_ok=True)  # nor a half-written one beside it, when the disk is full
     return path
 
 

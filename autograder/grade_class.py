@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import sqlite3
 import sys
@@ -86,6 +87,16 @@ def check_gradebook(path: Path) -> None:
         ) from None
 
 
+class RecordingFailed(RuntimeError):
+    """The grader could not write what it graded (a full disk, a folder it may not write): the run
+    stops there, what it recorded before stays as it is, and the next run grades the rest."""
+
+
+def _first_line(error: BaseException) -> str:
+    """The gist of an error: SQLAlchemy's go on with the SQL statement and a link."""
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
 def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> list[Graded]:
     if options.sandboxed:
         sandbox.bubblewrap()  # refuses, with the reason, before anything starts
@@ -93,7 +104,7 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     sandbox.remove_orphaned_dirs()
     assignment = Assignment.load(course, options.assignment)
     progress = Progress(assignment, progress_mode)
-    todo = []
+    todo, skipped = [], []
     for student, folder in pending.submissions(course, options.assignment, options.students):
         if shown(student) != student:
             progress.say(f"warning: skipped submitted/{shown(student)}/: its name is not UTF-8 text, "
@@ -102,9 +113,12 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
         digest = pending.submission_digest(folder, assignment.notebook)
         if not options.force and pending.already_graded(course, options.assignment, student, digest):
             progress.skipped(student)
+            skipped.append(student)
             continue
         todo.append((student, folder, digest))
     if not todo:
+        if options.pages:
+            _write_missing_pages(course, assignment, skipped, progress)
         progress.say("nothing to grade")
         return []
     workers = max(1, min(options.workers, len(todo)))
@@ -128,11 +142,17 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
         pool.shutdown(wait=False)  # the workers close their sandboxes while the report is written
         progress.summary(graded_all)
         if options.pages:
+            _write_missing_pages(course, assignment, skipped, progress)
             from autograder.class_report import write_class_report  # late, as in _record_as_graded
 
-            report = write_class_report(course, options.assignment)
-            progress.say(f"feedback pages in feedback/*/{options.assignment}/, "
-                         f"class report in {report.relative_to(course)}")
+            try:
+                report = write_class_report(course, options.assignment)
+            except Exception as error:
+                progress.say(f"warning: no class report ({_first_line(error)}); "
+                             f"`python -m autograder pages {options.assignment}` writes it later")
+            else:
+                progress.say(f"feedback pages in feedback/*/{options.assignment}/, "
+                             f"class report in {report.relative_to(course)}")
     return graded_all
 
 
@@ -146,9 +166,15 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
     """
     from autograder import record
 
+    # nbgrader's gradebook logs a database error (a full disk) with all its traceback, then raises
+    # it: RecordingFailed below says it in one line.
+    logging.getLogger("tornado.application").disabled = True
     db_url = f"sqlite:///{course / 'gradebook.db'}"
-    record.ensure_gradebook(course, options.assignment, db_url)
-    record.clear_leftovers(course, options.assignment)
+    try:
+        record.ensure_gradebook(course, options.assignment, db_url)
+        record.clear_leftovers(course, options.assignment)
+    except Exception as error:
+        raise RecordingFailed(f"could not prepare the gradebook ({_first_line(error)}); nothing was recorded") from error
     graded_all = []
     waiting = dict(futures)
     while waiting:
@@ -160,12 +186,29 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
             except Exception as error:  # the grader failed, not the student: grade again next run
                 graded = ungradable(assignment, student, f"the grader failed ({type(error).__name__}: {error})")
                 digest = ""
-            record.record(course, assignment, graded, db_url, digest)
+            try:
+                record.record(course, assignment, graded, db_url, digest)
+            except Exception as error:
+                raise RecordingFailed(
+                    f"could not record the grades of {shown(student)} ({_first_line(error)}); the "
+                    f"{len(graded_all)} submission(s) recorded before are intact: fix that and run again "
+                    "to grade the rest"
+                ) from error
             graded_all.append(graded)
             progress.graded(graded)
             if options.pages:
                 _write_page(course, options.assignment, student, progress)
     return graded_all
+
+
+def _write_missing_pages(course: Path, assignment: Assignment, students: list[str], progress: Progress) -> None:
+    """The pages of students graded before whose page could not be written then (a full disk)."""
+    from autograder.feedback import page_path  # late, as in _record_as_graded
+
+    notebook = Path(assignment.notebook).stem
+    for student in students:
+        if not page_path(course, assignment.name, student, notebook).exists():
+            _write_page(course, assignment.name, student, progress)
 
 
 def _write_page(course: Path, assignment: str, student: str, progress: Progress) -> None:
@@ -175,7 +218,8 @@ def _write_page(course: Path, assignment: str, student: str, progress: Progress)
     try:
         write_feedback(course, assignment, student)
     except Exception as error:
-        progress.say(f"warning: no feedback page for {student} ({type(error).__name__}: {error})")
+        progress.say(f"warning: no feedback page for {shown(student)} ({_first_line(error)}); "
+                     "the next run writes it")
 
 
 def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> int:
@@ -184,6 +228,9 @@ def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> i
     except (sandbox.SandboxUnavailable, GradebookUnreadable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except RecordingFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0

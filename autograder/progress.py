@@ -8,6 +8,7 @@ At the end, a summary per question: mean score and how many submissions lost poi
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import TextIO
@@ -33,12 +34,12 @@ class Progress:
     def say(self, text: str) -> None:
         if self.mode in ("lines", "bar"):
             self._clear_bar()
-            print(text, file=self._out, flush=True)
+            _print(text, self._out)
             self._draw_bar()
 
     def event(self, kind: str, **fields) -> None:
         if self.mode == "json":
-            print(json.dumps({"event": kind, **fields}), file=self._out, flush=True)
+            _print(json.dumps({"event": kind, **fields}), self._out)
 
     def start(self, total: int, workers: int, sandboxed: bool) -> None:
         self._total, self._started, self._workers = total, self._clock(), workers
@@ -87,11 +88,11 @@ class Progress:
 
     def _draw_bar(self) -> None:
         if self.mode == "bar" and self._total and self._done < self._total:
-            print(self._bar(), end="\r", file=self._err, flush=True)
+            _print(self._bar(), self._err, end="\r")
 
     def _clear_bar(self) -> None:
         if self.mode == "bar":
-            print(" " * 70, end="\r", file=self._err, flush=True)
+            _print(" " * 70, self._err, end="\r")
 
     def summary(self, graded_all: list[Graded]) -> None:
         """Per question: the mean score and how many submissions lost points on it."""
@@ -113,3 +114,12 @@ class Progress:
             lines += [f"{name.ljust(width)}  {mean:>5.2f} / {points:g}  {lost} of {len(graded_all)}"
                       for name, mean, points, lost in rows]
             self.say("\n".join(lines))
+
+
+def _print(text: str, stream: TextIO, end: str = "\n") -> None:
+    """Print, unless whoever read the stream has gone (`grade ... | less`, quit early): the run then
+    grades on and records everything, its output going nowhere, rather than stopping half-way."""
+    try:
+        print(text, end=end, file=stream, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # what is still buffered goes there too

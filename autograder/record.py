@@ -113,10 +113,14 @@ def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: 
     student_dir.mkdir(parents=True, exist_ok=True)
     final = student_dir / assignment.name
     staging = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-", dir=student_dir))
-    if graded.notebook is not None:
-        nbformat.write(graded.notebook, staging / assignment.notebook)
-    (staging / FIGURES).write_text(json.dumps(graded.figures))
-    (staging / RESULTS).write_text(json.dumps(results_json(graded, digest), indent=2))
+    try:
+        if graded.notebook is not None:
+            nbformat.write(graded.notebook, staging / assignment.notebook)
+        (staging / FIGURES).write_text(json.dumps(graded.figures))
+        (staging / RESULTS).write_text(json.dumps(results_json(graded, digest), indent=2))
+    except BaseException:  # a full disk: the last results stay in place, and no half-written copy beside them
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if final.exists():
         retired = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-old-", dir=student_dir))
         final.rename(retired / "graded")

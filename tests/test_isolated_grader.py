@@ -6,11 +6,13 @@ course copy with only `submitted/` added; the tests then read what it left behin
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -255,6 +257,59 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert sandbox.SOCKETS_PREFIX not in processes
     assert not graders_dirs(), "the killed run's sockets' directories, inboxes or cgroups are still there"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A file system of its own for a course, to fill up: a tmpfs, which only root may mount."""
+    if os.getuid() != 0:
+        pytest.skip("mounting a small file system to fill needs root (CI grades as root)")
+    where = tmp_path / "disk"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(where)], check=True)
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Take every byte left on `disk`; remove the file returned to give them back."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    for chunk in (1 << 20, 1 << 12, 1):
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"\0" * chunk)
+    os.close(fd)
+    return filler
+
+
+def test_a_full_disk_stops_the_run_by_name_keeps_what_was_recorded_and_the_next_run_finishes(small_disk):
+    course = make_course(small_disk / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    assert grade(course).returncode == 0
+    recorded = results(course, "ada")
+    for name in ("alan", "grace"):
+        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
+    (course / "feedback" / "grace").mkdir()
+    (course / "feedback" / "grace" / "intro_ml").write_text("a file where grace's page folder goes")
+    filler = fill(small_disk)
+    run = grade(course)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert re.search(r"error: could not record the grades of (alan|grace) \(.*(disk is full|No space left)", run.stderr)
+    assert "the 0 submission(s) recorded before are intact" in run.stderr
+    assert results(course, "ada") == recorded
+    assert not list((course / "autograded").glob("*/.intro_ml-*")), "a half-written copy was left beside them"
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    filler.unlink()
+    run = grade(course)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "skipped ada" in run.stdout and "warning: no feedback page for grace" in run.stdout
+    assert [results(course, name)["score"] for name in ("ada", "alan", "grace")] == [17, 17, 17]
+    (course / "feedback" / "grace" / "intro_ml").unlink()
+    run = grade(course)  # nothing left to grade, but grace's page is missing: written now
+    assert run.returncode == 0 and "nothing to grade" in run.stdout, run.stderr[-3000:]
+    assert (course / "feedback" / "grace" / "intro_ml" / "intro_ml.html").is_file()
 
 
 def test_a_notebook_that_is_no_file_is_named_and_one_without_read_permission_is_graded(tmp_path):

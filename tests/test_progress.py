@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 
@@ -95,3 +96,17 @@ def test_json_gives_one_object_per_line_with_each_score_and_the_summary():
     assert err == "" and [e["event"] for e in events] == ["start", "graded", "graded", "graded", "summary"]
     assert events[3]["score"] == 12 and events[3]["tests"]["one_epoch_test"] == 0
     assert events[-1]["questions"]["training_loop"] == {"mean": round(4 / 3, 3), "points": 2.0, "lost_points": 1}
+
+
+@pytest.mark.parametrize("mode", ["lines", "json"])
+def test_a_reader_that_leaves_early_silences_the_run_without_stopping_it(mode):
+    """`grade ... | less`, quit after the first screen: the run must go on recording, printing nowhere."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as out:
+        progress = Progress(ASSIGNMENT, mode, out, io.StringIO(), clock=Clock())
+        progress.start(2, workers=2, sandboxed=True)  # the first write meets the closed pipe
+        progress.graded(graded("ada"))
+        progress.graded(graded("alan"))
+        progress.summary([graded("ada"), graded("alan")])
+        assert os.path.samefile(f"/proc/self/fd/{out.fileno()}", os.devnull)
