@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import signal
 import sqlite3
 import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -137,7 +138,8 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
             for future in futures:
                 future.cancel()
             if isinstance(error, KeyboardInterrupt):
-                progress.say("interrupted: the submissions graded so far are recorded; run again to finish the class")
+                by = f" by {error}" if isinstance(error, Stopped) else ""
+                progress.say(f"interrupted{by}: the submissions graded so far are recorded; run again to finish the class")
             raise
         pool.shutdown(wait=False)  # the workers close their sandboxes while the report is written
         progress.summary(graded_all)
@@ -222,7 +224,22 @@ def _write_page(course: Path, assignment: str, student: str, progress: Progress)
                      "the next run writes it")
 
 
+class Stopped(KeyboardInterrupt):
+    """`kill` or a closed terminal (SIGTERM, SIGHUP): the run ends as after Ctrl-C, what it graded
+    recorded and its sandboxes taken down, instead of dying with them left for the next run."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.status = 128 + signum
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
 def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> int:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     try:
         grade_class(course, options, progress_mode)
     except (sandbox.SandboxUnavailable, GradebookUnreadable) as error:
@@ -231,6 +248,8 @@ def main_grade(course: Path, options: Options, progress_mode: str = "auto") -> i
     except RecordingFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Stopped as stopped:
+        return stopped.status
     except KeyboardInterrupt:
         return 130
     return 0

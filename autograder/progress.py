@@ -117,9 +117,10 @@ class Progress:
 
 
 def _print(text: str, stream: TextIO, end: str = "\n") -> None:
-    """Print, unless whoever read the stream has gone (`grade ... | less`, quit early): the run then
-    grades on and records everything, its output going nowhere, rather than stopping half-way."""
+    """Print, unless whoever read the stream has gone (`grade ... | less` quit early, a terminal
+    closed): the run then grades on (or stops, told so) with its output going nowhere, rather than
+    failing half-way on a write."""
     try:
         print(text, end=end, file=stream, flush=True)
-    except BrokenPipeError:
+    except OSError:  # EPIPE for a pipe, EIO for a terminal that hung up
         os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())  # what is still buffered goes there too

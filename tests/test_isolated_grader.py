@@ -259,6 +259,30 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
     assert not graders_dirs(), "the killed run's sockets' directories, inboxes or cgroups are still there"
 
 
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_a_run_stopped_by_kill_or_a_closed_terminal_ends_as_after_ctrl_c(tmp_path, stop):
+    course = make_course(tmp_path / "course")
+    names = [f"student_{i}" for i in range(4)]
+    for name in names:
+        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
+    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, "--workers", "2"],
+                           cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not run.stdout.readline().startswith("graded ") and time.monotonic() < deadline:
+        pass
+    run.send_signal(stop)  # to the grader alone, as `kill` sends it
+    out, errors = run.communicate(timeout=120)
+    assert run.returncode == 128 + stop, errors[-3000:]
+    assert f"interrupted by {stop.name}: the submissions graded so far are recorded" in out
+    assert errors == ""  # before: no word, and a warning of leaked semaphores
+    left = [path for path, _, pid in graders_dirs() if not Path("/proc", pid).exists()]  # its workers' are gone
+    assert not left, f"its sandboxes were left behind: {left}"
+    finish = grade(course)
+    assert finish.returncode == 0, finish.stderr[-2000:]
+    assert [results(course, name)["score"] for name in names] == [17] * len(names)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A file system of its own for a course, to fill up: a tmpfs, which only root may mount."""
