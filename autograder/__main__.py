@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from autograder import course_lock
-from autograder.grade_class import Options, main_grade
+from autograder.grade_class import GradebookUnreadable, Options, gradebook_knows, main_grade
 from autograder.sandbox import Limits
 
 EX_TEMPFAIL = 75  # sysexits.h: another run has the course; try again later
@@ -42,7 +42,7 @@ def run_grade(course: Path, args: argparse.Namespace) -> int:
                       not args.no_pages, limits, args.spare_kernels)
     mode = "quiet" if args.quiet else "json" if args.json else "auto"
     status = main_grade(course, options, mode)
-    if status == 0 and mode == "auto":
+    if status == 0 and mode == "auto" and gradebook_knows(course / "gradebook.db", args.assignment):
         from autograder.scores import print_scores
 
         print_scores(course, args.assignment)
@@ -55,6 +55,25 @@ def run_pages(course: Path, args: argparse.Namespace) -> int:
     rebuild_all(course, args.assignment)
     print(f"feedback/*/{args.assignment}/ and reports/{args.assignment}/index.html rebuilt")
     return 0
+
+
+def run_scores(course: Path, args: argparse.Namespace) -> int:
+    from autograder.scores import print_scores
+
+    print_scores(course, args.assignment)
+    return 0
+
+
+def graded_yet(course: Path, assignment: str) -> bool:
+    """For `pages` and `scores`: whether there is anything to show, said on stderr when there is not."""
+    try:
+        if gradebook_knows(course / "gradebook.db", assignment):
+            return True
+        print(f"error: nothing of {assignment} is graded here yet: run `python -m autograder grade "
+              f"{assignment}` first", file=sys.stderr)
+    except GradebookUnreadable as error:
+        print(f"error: {error}", file=sys.stderr)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,20 +133,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(build_bundle(course, args.assignment, args.out))
         return 0
-    if args.command in ("grade", "pages"):  # they write the course's grades, pages and report
-        try:
-            with course_lock.holding(course):
-                return run_grade(course, args) if args.command == "grade" else run_pages(course, args)
-        except course_lock.CourseBusy as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EX_TEMPFAIL
-    if not (course / "gradebook.db").exists():
-        print("error: no gradebook.db here yet: grade first", file=sys.stderr)
+    if args.command != "grade" and not graded_yet(course, args.assignment):
         return 1
-    from autograder.scores import print_scores
-
-    print_scores(course, args.assignment)
-    return 0
+    if args.command == "scores":
+        return run_scores(course, args)
+    try:  # grade and pages write the course's grades, pages and report
+        with course_lock.holding(course):
+            return run_grade(course, args) if args.command == "grade" else run_pages(course, args)
+    except course_lock.CourseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EX_TEMPFAIL
 
 
 if __name__ == "__main__":

@@ -88,6 +88,19 @@ def check_gradebook(path: Path) -> None:
         ) from None
 
 
+def gradebook_knows(path: Path, assignment: str) -> bool:
+    """Whether the gradebook holds the assignment, so that there are scores to show: asked read-only,
+    since nbgrader's Gradebook would create an empty gradebook just to find nothing in it."""
+    check_gradebook(path)
+    if not path.exists():
+        return False
+    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        try:
+            return db.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment,)).fetchone() is not None
+        except sqlite3.Error:  # no such table: an empty database
+            return False
+
+
 class RecordingFailed(RuntimeError):
     """The grader could not write what it graded (a full disk, a folder it may not write): the run
     stops there, what it recorded before stays as it is, and the next run grades the rest."""
@@ -120,7 +133,8 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     if not todo:
         if options.pages:
             _write_missing_pages(course, assignment, skipped, progress)
-        progress.say("nothing to grade")
+        found = "" if skipped else f": no submissions of {options.assignment} in submitted/ (`nbgrader collect` puts them there)"
+        progress.say("nothing to grade" + found)
         return []
     workers = max(1, min(options.workers, len(todo)))
     progress.start(len(todo), workers, options.sandboxed)

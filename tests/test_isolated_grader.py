@@ -396,6 +396,19 @@ def test_two_runs_started_together_grade_the_class_once_and_the_second_says_why_
     assert [results(course, name)["score"] for name in ("ada", "alan")] == [17, 17]
 
 
+def test_before_anything_is_collected_or_graded_each_command_says_so_and_creates_nothing(tmp_path):
+    course = make_course(tmp_path / "course")
+    for command in ("scores", "pages"):
+        run = subprocess.run([sys.executable, "-m", "autograder", command, "intro_ml"], cwd=course,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-3000:]
+        assert "nothing of intro_ml is graded here yet: run `python -m autograder grade intro_ml` first" in run.stderr
+    run = grade(course)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "nothing to grade: no submissions of intro_ml in submitted/" in run.stdout
+    assert not (course / "gradebook.db").exists()
+
+
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
     course = make_course(tmp_path / "course")
     write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
