@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from autograder import course_lock
+from autograder.assignment import CourseIncomplete
 from autograder.grade_class import GradebookUnreadable, Options, gradebook_knows, main_grade
 from autograder.sandbox import Limits
 
@@ -77,6 +78,14 @@ def graded_yet(course: Path, assignment: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except CourseIncomplete as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

@@ -22,6 +22,10 @@ class Question:
     points: float
 
 
+class CourseIncomplete(FileNotFoundError):
+    """A file every command needs is not in the course (a release not generated, a partial copy)."""
+
+
 @dataclass(frozen=True)
 class Assignment:
     name: str
@@ -51,11 +55,11 @@ class Assignment:
         source_dir = course / "source" / name
         notebooks = sorted(source_dir.glob("*.ipynb"))
         if len(notebooks) != 1:
-            raise FileNotFoundError(f"expected one notebook in {source_dir}, found {len(notebooks)}")
+            raise CourseIncomplete(f"expected one notebook in {source_dir}, found {len(notebooks)}")
         source = nbformat.read(notebooks[0], as_version=4)
         release_path = course / "release" / name / notebooks[0].name
         if not release_path.is_file():
-            raise FileNotFoundError(f"{release_path} is missing: run `nbgrader generate_assignment {name}`")
+            raise CourseIncomplete(f"{release_path} is missing: run `nbgrader generate_assignment {name}`")
         questions, manual = [], {}
         for cell in source.cells:
             meta = cell_meta(cell)

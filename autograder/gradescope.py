@@ -49,7 +49,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from autograder import record, sandbox
-from autograder.assignment import Assignment
+from autograder.assignment import Assignment, CourseIncomplete
 from autograder.engine import Graded, grade_submission, ungradable
 from autograder.pending import submission_digest
 from autograder.restore import Ungradable, shown
@@ -73,6 +73,9 @@ def build_bundle(course: Path, assignment: str, out: Path) -> Path:
     Assignment.load(course, assignment)  # refuses, saying why, an assignment without its release
     files = {name: TEMPLATES / name for name in SCRIPTS}
     files |= {name: course / name for name in ("nbgrader_config.py", "requirements.txt")}
+    for name, path in files.items():
+        if not path.is_file():
+            raise CourseIncomplete(f"{path} is missing, and the Gradescope bundle needs it")
     for folder in (f"source/{assignment}", f"release/{assignment}", "autograder", "solutions"):
         for path in (course / folder).rglob("*"):
             relative = path.relative_to(course)

@@ -409,6 +409,18 @@ def test_before_anything_is_collected_or_graded_each_command_says_so_and_creates
     assert not (course / "gradebook.db").exists()
 
 
+def test_a_course_without_its_release_is_refused_with_what_to_run(tmp_path):
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    (course / "release" / "intro_ml" / "intro_ml.ipynb").unlink()
+    for command in ("grade", "gradescope"):
+        run = subprocess.run([sys.executable, "-m", "autograder", command, "intro_ml"], cwd=course,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
+        assert "intro_ml.ipynb is missing: run `nbgrader generate_assignment intro_ml`" in run.stderr
+    assert not (course / "autograded").exists() and not (course / "gradebook.db").exists()
+
+
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
     course = make_course(tmp_path / "course")
     write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
