@@ -142,13 +142,13 @@ def run(argv: list[str] | None) -> int:
 
         print(build_bundle(course, args.assignment, args.out))
         return 0
-    if args.command != "grade" and not graded_yet(course, args.assignment):
-        return 1
     if args.command == "scores":
-        return run_scores(course, args)
+        return run_scores(course, args) if graded_yet(course, args.assignment) else 1
     try:  # grade and pages write the course's grades, pages and report
         with course_lock.holding(course):
-            return run_grade(course, args) if args.command == "grade" else run_pages(course, args)
+            if args.command == "grade":
+                return run_grade(course, args)
+            return run_pages(course, args) if graded_yet(course, args.assignment) else 1
     except course_lock.CourseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EX_TEMPFAIL

@@ -133,8 +133,8 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     if not todo:
         if options.pages:
             _write_missing_pages(course, assignment, skipped, progress)
-        found = "" if skipped else f": no submissions of {options.assignment} in submitted/ (`nbgrader collect` puts them there)"
-        progress.say("nothing to grade" + found)
+        where = f": no submissions of {options.assignment} in submitted/ (`nbgrader collect` puts them there)"
+        progress.say("nothing to grade" + ("" if skipped else where))
         return []
     workers = max(1, min(options.workers, len(todo)))
     progress.start(len(todo), workers, options.sandboxed)
@@ -153,7 +153,8 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
                 future.cancel()
             if isinstance(error, KeyboardInterrupt):
                 by = f" by {error}" if isinstance(error, Stopped) else ""
-                progress.say(f"interrupted{by}: the submissions graded so far are recorded; run again to finish the class")
+                progress.say(f"interrupted{by}: the submissions graded so far are recorded; "
+                             "run again to finish the class")
             raise
         pool.shutdown(wait=False)  # the workers close their sandboxes while the report is written
         progress.summary(graded_all)
@@ -190,7 +191,8 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
         record.ensure_gradebook(course, options.assignment, db_url)
         record.clear_leftovers(course, options.assignment)
     except Exception as error:
-        raise RecordingFailed(f"could not prepare the gradebook ({_first_line(error)}); nothing was recorded") from error
+        raise RecordingFailed(f"could not prepare the gradebook ({_first_line(error)}); "
+                              "nothing was recorded") from error
     graded_all = []
     waiting = dict(futures)
     while waiting:
