@@ -8,19 +8,23 @@ manual grade or comment given in formgrader survives any number of re-gradings.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import shutil
 import subprocess
 import sys
 import tempfile
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy.exc import SAWarning
+from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.engine import Graded
@@ -73,8 +77,36 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
 
 
 def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str) -> None:
-    _record_gradebook(assignment, graded, db_url)
+    _record_gradebook(assignment, graded, db_url, submitted_at(course / "submitted" / graded.student / assignment.name))
+    _assign_late_penalty(course, assignment, graded, db_url)
     _record_files(course, assignment, graded, digest)
+
+
+def submitted_at(folder: Path) -> datetime | None:
+    """When the student submitted, as `nbgrader collect` wrote it in `timestamp.txt`: what nbgrader
+    autograde records as the submission's time (not the grading's), from which lateness is counted."""
+    try:
+        return nbgrader_utils.parse_utc((folder / "timestamp.txt").read_text().strip())
+    except (OSError, ValueError, OverflowError, TypeError):  # none, or unreadable: as if none
+        return None
+
+
+@functools.cache
+def _late_penalties(course: Path) -> AssignLatePenalties:
+    """nbgrader's own late-submission step, configured as the course configures it
+    (`c.LateSubmissionPlugin.penalty_method`, or a plugin of its own), its log kept off the console."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    quiet = logging.getLogger("autograder.late_penalties")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    return AssignLatePenalties(config=config, log=quiet)
+
+
+def _assign_late_penalty(course: Path, assignment: Assignment, graded: Graded, db_url: str) -> None:
+    """The penalty `nbgrader autograde` would give a late submission (none unless the course sets one)."""
+    resources = {"nbgrader": {"notebook": assignment.notebook.removesuffix(".ipynb"), "assignment": assignment.name,
+                              "student": graded.student, "db_url": db_url}}
+    _late_penalties(course).preprocess(nbformat.v4.new_notebook(), resources)
 
 
 def manual_scores(assignment: Assignment, graded: Graded) -> dict[str, float | None]:
@@ -87,14 +119,13 @@ def manual_scores(assignment: Assignment, graded: Graded) -> dict[str, float | N
     return scores
 
 
-def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str) -> None:
+def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, timestamp: datetime | None) -> None:
     with Gradebook(db_url) as gradebook, warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips a harmless SQLAlchemy autoflush warning
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(graded.student)
-        gradebook.update_or_create_submission(
-            assignment.name, graded.student, timestamp=datetime.now(timezone.utc).isoformat()
-        )
+        when = {"timestamp": timestamp} if timestamp else {}  # none: the one recorded before stays, as in nbgrader
+        gradebook.update_or_create_submission(assignment.name, graded.student, **when)
         notebook = assignment.notebook.removesuffix(".ipynb")
         manual = manual_scores(assignment, graded)
         scores = {test.test_id: test.score for test in graded.tests} | manual

@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -24,7 +25,7 @@ from nbgrader.api import Gradebook
 
 from autograder import course_lock, sandbox
 from autograder.sandbox import Limits
-from conftest import make_course
+from conftest import make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
@@ -219,6 +220,45 @@ def test_graded_submissions_are_skipped_and_manual_grades_survive_regrading(grad
         comment = gradebook.find_comment("gradient_tuple", "intro_ml", "intro_ml", "model")
         assert comment.manual_comment == "Good on pytrees; say what the objects are."
         assert len(gradebook.find_assignment("intro_ml").submissions) == len(CLASS)
+
+
+SUBMITTED_AT = {"ada": "2026-11-20 09:00:00.000000 UTC", "alan": "2026-11-26 10:00:00.000000 UTC", "grace": None}
+DUE = datetime(2026, 11, 26, 0, 0)  # nbgrader keeps times in UTC, without a time zone
+
+
+def lateness(course: Path) -> dict[str, tuple]:
+    """Per student: the submission's time, seconds late, and the late penalty, as the gradebook has them."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            name: (submission.timestamp, submission.total_seconds_late,
+                   gradebook.find_submission_notebook("intro_ml", "intro_ml", name).late_submission_penalty)
+            for name in SUBMITTED_AT
+            for submission in [gradebook.find_submission("intro_ml", name)]
+        }
+
+
+def test_submission_times_and_late_penalties_are_recorded_as_nbgrader_records_them(tmp_path):
+    """The time `nbgrader collect` wrote, not the grading's; the course's own late-submission rule."""
+    courses = [make_course(tmp_path / kind) for kind in ("isolated", "nbgrader")]
+    for course in courses:
+        with open(course / "nbgrader_config.py", "a") as config:
+            config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+        nbgrader(course, "generate_assignment", "intro_ml", "--force")
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+            gradebook.update_or_create_assignment("intro_ml", duedate=DUE)
+        for name, when in SUBMITTED_AT.items():
+            folder = course / "submitted" / name / "intro_ml"
+            write(HONEST_BY_NAME["model"], folder)
+            if when:
+                (folder / "timestamp.txt").write_text(when)
+    isolated, plain = courses
+    assert grade(isolated).returncode == 0
+    nbgrader(plain, "autograde", "intro_ml")
+    recorded = lateness(isolated)
+    assert recorded["ada"] == (datetime(2026, 11, 20, 9, 0), 0, None)
+    assert recorded["alan"] == (datetime(2026, 11, 26, 10, 0), 36000, 17)  # "zero": the late score is taken away
+    assert recorded["grace"][:2] == (None, 0)
+    assert recorded == lateness(plain)
 
 
 def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
