@@ -31,11 +31,21 @@ def submission_digest(submission_dir: Path, notebook: str) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
+def submission_time(submission_dir: Path) -> str | None:
+    """The time `nbgrader collect` wrote in `timestamp.txt`, as written, if any."""
+    try:
+        return (submission_dir / "timestamp.txt").read_text(errors="replace").strip()[:100] or None
+    except OSError:
+        return None
+
+
 def already_graded(course: Path, assignment: str, student: str, digest: str) -> bool:
-    """Whether this very submission was graded and recorded completely before."""
+    """Whether this very submission, sent at the same time, was graded and recorded completely before
+    (the same notebook sent again later is graded again: its lateness may have changed)."""
     path = course / "autograded" / student / assignment / RESULTS
     try:
-        recorded = json.loads(path.read_text())
-        return recorded["extra_data"]["submission_sha256"] == digest
-    except (OSError, ValueError, KeyError, TypeError):
+        recorded = json.loads(path.read_text())["extra_data"]
+        return (recorded["submission_sha256"] == digest
+                and recorded.get("submitted_at") == submission_time(course / "submitted" / student / assignment))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False

@@ -28,7 +28,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.engine import Graded
-from autograder.pending import RESULTS
+from autograder.pending import RESULTS, submission_time
 
 FIGURES = "figures.json"  # the figures each graded answer drew, as plain data, for feedback pages
 
@@ -47,11 +47,13 @@ def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:
     )
 
 
-def results_json(graded: Graded, digest: str | None, grader: str = "isolated grader") -> dict:
+def results_json(graded: Graded, digest: str | None, grader: str = "isolated grader",
+                 submitted_at: str | None = None) -> dict:
     """Gradescope's results format, one test per test cell.
 
     `digest` is the submitted notebook's SHA-256 when the isolated grader recorded everything about
-    it (a later run skips it then); None when plain `nbgrader autograde` graded it.
+    it (a later run skips it then, unless `submitted_at`, its `timestamp.txt`, changed); None when
+    plain `nbgrader autograde` graded it.
     """
     return {
         "score": graded.score,
@@ -69,6 +71,7 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
         "extra_data": {
             "grader": grader,
             "submission_sha256": digest,
+            "submitted_at": submitted_at,
             "problem": graded.problem,
             "seconds": round(graded.seconds, 2),
             "checks": {test.test_id: test.checks for test in graded.tests},
@@ -77,17 +80,18 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
 
 
 def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str) -> None:
-    _record_gradebook(assignment, graded, db_url, submitted_at(course / "submitted" / graded.student / assignment.name))
+    sent = submission_time(course / "submitted" / graded.student / assignment.name)
+    _record_gradebook(assignment, graded, db_url, _parsed(sent))
     _assign_late_penalty(course, assignment, graded, db_url)
-    _record_files(course, assignment, graded, digest)
+    _record_files(course, assignment, graded, digest, sent)
 
 
-def submitted_at(folder: Path) -> datetime | None:
-    """When the student submitted, as `nbgrader collect` wrote it in `timestamp.txt`: what nbgrader
-    autograde records as the submission's time (not the grading's), from which lateness is counted."""
+def _parsed(sent: str | None) -> datetime | None:
+    """When the student submitted, read as nbgrader reads `timestamp.txt`: what `nbgrader autograde`
+    records as the submission's time (not the grading's), from which lateness is counted."""
     try:
-        return nbgrader_utils.parse_utc((folder / "timestamp.txt").read_text().strip())
-    except (OSError, ValueError, OverflowError, TypeError):  # none, or unreadable: as if none
+        return nbgrader_utils.parse_utc(sent) if sent else None
+    except (ValueError, OverflowError, TypeError):  # unreadable: as if none
         return None
 
 
@@ -139,7 +143,7 @@ def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, times
         gradebook.db.commit()
 
 
-def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: str) -> None:
+def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: str, sent: str | None) -> None:
     student_dir = course / "autograded" / graded.student
     student_dir.mkdir(parents=True, exist_ok=True)
     final = student_dir / assignment.name
@@ -148,7 +152,7 @@ def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: 
         if graded.notebook is not None:
             nbformat.write(graded.notebook, staging / assignment.notebook)
         (staging / FIGURES).write_text(json.dumps(graded.figures))
-        (staging / RESULTS).write_text(json.dumps(results_json(graded, digest), indent=2))
+        (staging / RESULTS).write_text(json.dumps(results_json(graded, digest, submitted_at=sent), indent=2))
     except BaseException:  # a full disk: the last results stay in place, and no half-written copy beside them
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -259,6 +259,11 @@ def test_submission_times_and_late_penalties_are_recorded_as_nbgrader_records_th
     assert recorded["alan"] == (datetime(2026, 11, 26, 10, 0), 36000, 17)  # "zero": the late score is taken away
     assert recorded["grace"][:2] == (None, 0)
     assert recorded == lateness(plain)
+    (isolated / "submitted" / "ada" / "intro_ml" / "timestamp.txt").write_text("2026-11-27 08:00:00 UTC")
+    again = grade(isolated)  # the same notebook sent again, after the due date: graded again
+    assert again.returncode == 0 and "graded ada: 17 / 17" in again.stdout, again.stderr[-3000:]
+    assert "skipped alan" in again.stdout and "skipped grace" in again.stdout
+    assert lateness(isolated)["ada"] == (datetime(2026, 11, 27, 8, 0), 115200, 17)
 
 
 def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
