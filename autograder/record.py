@@ -8,10 +8,13 @@ manual grade or comment given in formgrader survives any number of re-gradings.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -149,10 +152,16 @@ def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: 
     final = student_dir / assignment.name
     staging = Path(tempfile.mkdtemp(prefix=f".{assignment.name}-", dir=student_dir))
     try:
+        # The files beside the notebook, as `nbgrader autograde` keeps them: the student's (the
+        # `timestamp.txt` of collect, a picture of their own), then the assignment's (the pictures
+        # its text shows in formgrader), which win.
+        _copy_files(course / "submitted" / graded.student / assignment.name, staging)
+        _copy_files(course / "source" / assignment.name, staging)
         if graded.notebook is not None:
             nbformat.write(graded.notebook, staging / assignment.notebook)
         (staging / FIGURES).write_text(json.dumps(graded.figures))
         (staging / RESULTS).write_text(json.dumps(results_json(graded, digest, submitted_at=sent), indent=2))
+        staging.chmod(0o777 & ~_umask())  # mkdtemp's 0o700 would hide it from the course's other graders
     except BaseException:  # a full disk: the last results stay in place, and no half-written copy beside them
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -163,6 +172,52 @@ def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: 
         shutil.rmtree(retired, ignore_errors=True)
     else:
         staging.rename(final)
+
+
+COPIED_AT_MOST = 100 * 2**20  # bytes of files kept beside one graded notebook (nbgrader's max_dir_size)
+NOT_COPIED = {".ipynb_checkpoints", "__pycache__", "feedback", RESULTS, FIGURES}  # and notebooks, as nbgrader
+
+
+def _copy_files(folder: Path, into: Path) -> None:
+    """Copy the regular files under `folder`, but notebooks, into `into`, at the same relative paths.
+
+    A submission's folder is the student's: a link is never followed (it could lead to any file the
+    grader may read), nor is anything but a regular file opened (a named pipe would block), and no
+    more than COPIED_AT_MOST bytes are copied in all.
+    """
+    budget = COPIED_AT_MOST
+    for top, folders, files in os.walk(folder):  # os.walk lists linked folders but never enters them
+        folders[:] = sorted(name for name in folders if name not in NOT_COPIED and not (Path(top) / name).is_symlink())
+        for name in sorted(files):
+            path = Path(top) / name
+            if name in NOT_COPIED or name.endswith((".ipynb", ".pyc")):
+                continue
+            try:
+                source = open(path, "rb", opener=_no_follow)
+            except OSError:  # a link, or gone since it was listed
+                continue
+            with source:
+                size = os.fstat(source.fileno())
+                if not stat.S_ISREG(size.st_mode) or size.st_size > budget:
+                    continue
+                budget -= size.st_size
+                target = into / path.relative_to(folder)
+                if target.is_dir():  # the student's folder where the assignment has a file
+                    shutil.rmtree(target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.unlink(missing_ok=True)  # the assignment's file replaces the student's of that name
+                with open(target, "xb") as copy:
+                    shutil.copyfileobj(source, copy)
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def clear_leftovers(course: Path, assignment: str) -> None:

@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 
 from autograder import course_lock, sandbox
 from autograder.sandbox import Limits
-from conftest import make_course, nbgrader
+from conftest import COURSE, make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
@@ -264,6 +264,37 @@ def test_submission_times_and_late_penalties_are_recorded_as_nbgrader_records_th
     assert again.returncode == 0 and "graded ada: 17 / 17" in again.stdout, again.stderr[-3000:]
     assert "skipped alan" in again.stdout and "skipped grace" in again.stdout
     assert lateness(isolated)["ada"] == (datetime(2026, 11, 27, 8, 0), 115200, 17)
+
+
+def test_the_graded_folder_keeps_the_files_nbgrader_keeps_and_follows_no_link(tmp_path):
+    """Beside the graded notebook, as after `nbgrader autograde`: the student's other files, then the
+    assignment's pictures (formgrader shows them in the notebook's text); never what a link leads to."""
+    course = make_course(tmp_path / "course")
+    folder = course / "submitted" / "ada" / "intro_ml"
+    write(HONEST_BY_NAME["model"], folder)
+    (folder / "timestamp.txt").write_text("2026-11-20 09:00:00.000000 UTC")
+    (folder / "notes").mkdir()
+    (folder / "notes" / "my_plot.png").write_bytes(b"a picture of the student's own")
+    (folder / "GD_Diagram.png").write_bytes(b"the student's copy, replaced by the assignment's")
+    (folder / "results.json").write_text('{"score": 17}')
+    (folder / "solutions.py").symlink_to(COURSE / "solutions" / "intro_ml.py")
+    (folder / "the_course").symlink_to(COURSE, target_is_directory=True)
+    os.mkfifo(folder / "pipe")
+    assert grade(course).returncode == 0
+    graded = course / "autograded" / "ada" / "intro_ml"
+    kept = sorted(str(path.relative_to(graded)) for path in graded.rglob("*"))
+    assert kept == ["GD_Diagram.png", "figures.json", "intro_ml.ipynb", "notes", "notes/my_plot.png", "results.json",
+                    "segmented-least-squares-n.png", "timestamp.txt"]
+    for picture in ("GD_Diagram.png", "segmented-least-squares-n.png"):
+        assert (graded / picture).read_bytes() == (course / "source" / "intro_ml" / picture).read_bytes()
+    assert results(course, "ada")["score"] == 17  # the grader's results.json, not the student's
+    assert graded.stat().st_mode & 0o777 == 0o777 & ~current_umask()  # not mkdtemp's 0o700
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
