@@ -27,7 +27,8 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy.exc import SAWarning
-from traitlets.config.loader import PyFileConfigLoader
+from traitlets.config import Config
+from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
 from autograder.assignment import Assignment, cell_meta
 from autograder.engine import Graded
@@ -102,7 +103,10 @@ def _parsed(sent: str | None) -> datetime | None:
 def _late_penalties(course: Path) -> AssignLatePenalties:
     """nbgrader's own late-submission step, configured as the course configures it
     (`c.LateSubmissionPlugin.penalty_method`, or a plugin of its own), its log kept off the console."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    try:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    except ConfigFileNotFound:  # nbgrader runs on its defaults then, and so does this
+        config = Config()
     quiet = logging.getLogger("autograder.late_penalties")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
