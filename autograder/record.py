@@ -8,7 +8,6 @@ manual grade or comment given in formgrader survives any number of re-gradings.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
