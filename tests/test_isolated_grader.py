@@ -93,6 +93,22 @@ def test_the_gradebook_holds_the_same_scores(graded_class, name):
         assert manual.needs_manual_grade or manual.score == 0
 
 
+def test_the_table_printed_at_the_end_is_the_gradebooks_scores(graded_class):
+    """One row per student, one column per question in the notebook's order, `-` while a hand grade is due."""
+    _, run = graded_class
+    lines = run.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("student "))
+    questions = [*EXPECTED_FULL][:4] + ["gradient_tuple"] + [*EXPECTED_FULL][4:]
+    assert lines[header].split() == ["student", *questions, "autograded"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1:] if line.strip()}
+    assert set(rows) == set(CLASS)
+    for name, row in rows.items():
+        expected = CLASS[name].expected()
+        shown = dict(zip(questions, row))
+        assert {q: float(shown[q]) for q in expected} == expected, name
+        assert shown["gradient_tuple"] in ("-", "0"), name  # waits for a hand grade, or was left blank
+        assert float(row[-1]) == sum(expected.values()), name
+
 @pytest.mark.parametrize("hostile", [h for h in HOSTILE if h.says], ids=lambda h: h.name)
 def test_feedback_says_what_went_wrong(graded_class, hostile):
     course, _ = graded_class
