@@ -79,7 +79,7 @@ def check_gradebook(path: Path) -> None:
     if not path.exists():
         return
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        with _read_only(path) as db:
             db.execute("SELECT name FROM sqlite_master").fetchall()
     except sqlite3.Error as error:
         raise GradebookUnreadable(
@@ -88,13 +88,17 @@ def check_gradebook(path: Path) -> None:
         ) from None
 
 
+def _read_only(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    return contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))
+
+
 def gradebook_knows(path: Path, assignment: str) -> bool:
     """Whether the gradebook holds the assignment, so that there are scores to show: asked read-only,
     since nbgrader's Gradebook would create an empty gradebook just to find nothing in it."""
     check_gradebook(path)
     if not path.exists():
         return False
-    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+    with _read_only(path) as db:
         try:
             return db.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment,)).fetchone() is not None
         except sqlite3.Error:  # no such table: an empty database
