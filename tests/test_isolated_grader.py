@@ -52,6 +52,20 @@ def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipy
     (folder / os.fsdecode(file)).write_bytes(content)
 
 
+def models_submitted(tmp_path: Path, names: list[str]) -> Path:
+    """A fresh course in which each of `names` submitted the model answers."""
+    course = make_course(tmp_path / "course")
+    for name in names:
+        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
+    return course
+
+
+def start_grading(course: Path, *args: str, stderr=subprocess.PIPE) -> subprocess.Popen:
+    """`grade` running in a session of its own, its output read as it comes."""
+    return subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, *args], cwd=course,
+                            stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
+
+
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     course = make_course(tmp_path_factory.mktemp("isolated"))
@@ -314,13 +328,9 @@ def current_umask() -> int:
 
 
 def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
-    course = make_course(tmp_path / "course")
     names = [f"student_{i}" for i in range(6)]
-    for name in names:
-        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
-    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, "--workers", "2"],
-                           cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
+    course = models_submitted(tmp_path, names)
+    run = start_grading(course, "--workers", "2", stderr=subprocess.STDOUT)
     graded = 0
     deadline = time.monotonic() + 600
     while graded < 2 and time.monotonic() < deadline:
@@ -353,13 +363,9 @@ def test_a_run_killed_half_way_and_restarted_grades_everyone_once(tmp_path):
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
 def test_a_run_stopped_by_kill_or_a_closed_terminal_ends_as_after_ctrl_c(tmp_path, stop):
-    course = make_course(tmp_path / "course")
     names = [f"student_{i}" for i in range(4)]
-    for name in names:
-        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
-    run = subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, "--workers", "2"],
-                           cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           start_new_session=True)
+    course = models_submitted(tmp_path, names)
+    run = start_grading(course, "--workers", "2")
     deadline = time.monotonic() + 600
     while not run.stdout.readline().startswith("graded ") and time.monotonic() < deadline:
         pass
@@ -446,8 +452,7 @@ def test_a_notebook_that_is_no_file_is_named_and_one_without_read_permission_is_
 
 
 def test_a_limit_that_would_fail_everyone_is_refused_before_anything_is_graded(tmp_path):
-    course = make_course(tmp_path / "course")
-    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    course = models_submitted(tmp_path, ["ada"])
     for option, value in (("--cell-timeout", "0"), ("--memory", "-1"), ("--workers", "0"), ("--timeout", "nan")):
         run = grade(course, option, value)
         assert run.returncode == 2 and f"argument {option}: must be a number more than 0, not {value}" in run.stderr
@@ -455,8 +460,7 @@ def test_a_limit_that_would_fail_everyone_is_refused_before_anything_is_graded(t
 
 
 def test_while_another_run_holds_the_course_grading_is_refused_and_nothing_is_written(tmp_path):
-    course = make_course(tmp_path / "course")
-    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    course = models_submitted(tmp_path, ["ada"])
     with open(course / course_lock.LOCK_FILE, "w") as other_run:  # as a run in another terminal holds it
         fcntl.flock(other_run, fcntl.LOCK_EX)
         other_run.write("4242\n")
@@ -475,12 +479,8 @@ def test_while_another_run_holds_the_course_grading_is_refused_and_nothing_is_wr
 
 
 def test_two_runs_started_together_grade_the_class_once_and_the_second_says_why_it_stopped(tmp_path):
-    course = make_course(tmp_path / "course")
-    for name in ("ada", "alan"):
-        write(HONEST_BY_NAME["model"], course / "submitted" / name / "intro_ml")
-    command = [sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, "--no-pages"]
-    runs = [subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
+    course = models_submitted(tmp_path, ["ada", "alan"])
+    runs = [start_grading(course, "--no-pages") for _ in range(2)]
     outcomes = sorted((run.wait(timeout=600), run.communicate()[1]) for run in runs)
     (first, first_errors), (second, second_errors) = outcomes
     assert first == 0, first_errors[-3000:]  # without the lock both graded everyone, or one crashed on the gradebook
@@ -502,8 +502,7 @@ def test_before_anything_is_collected_or_graded_each_command_says_so_and_creates
 
 
 def test_a_course_without_its_release_is_refused_with_what_to_run(tmp_path):
-    course = make_course(tmp_path / "course")
-    write(HONEST_BY_NAME["model"], course / "submitted" / "ada" / "intro_ml")
+    course = models_submitted(tmp_path, ["ada"])
     (course / "release" / "intro_ml" / "intro_ml.ipynb").unlink()
     for command in ("grade", "gradescope"):
         run = subprocess.run([sys.executable, "-m", "autograder", command, "intro_ml"], cwd=course,
@@ -514,8 +513,7 @@ def test_a_course_without_its_release_is_refused_with_what_to_run(tmp_path):
 
 
 def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(tmp_path):
-    course = make_course(tmp_path / "course")
-    write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
+    course = models_submitted(tmp_path, ["someone"])
     garbage = b"this is not a database " * 100
     (course / "gradebook.db").write_bytes(garbage)
     run = grade(course, timeout=120)
@@ -526,8 +524,7 @@ def test_an_unreadable_gradebook_is_refused_with_the_reason_and_left_as_it_was(t
 
 
 def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
-    course = make_course(tmp_path / "course")
-    write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
+    course = models_submitted(tmp_path, ["someone"])
     empty = tmp_path / "bin"
     empty.mkdir()
     run = subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml"], cwd=course,
@@ -538,8 +535,7 @@ def test_without_bubblewrap_the_grader_refuses_and_says_why(tmp_path):
 
 
 def test_with_a_bubblewrap_too_old_to_size_its_file_systems_the_grader_refuses_and_says_why(tmp_path):
-    course = make_course(tmp_path / "course")
-    write(HONEST_BY_NAME["model"], course / "submitted" / "someone" / "intro_ml")
+    course = models_submitted(tmp_path, ["someone"])
     old = tmp_path / "bin"
     old.mkdir()
     (old / "bwrap").write_text("#!/bin/sh\necho 'usage: bwrap [OPTIONS...] [--] COMMAND [ARGS...]'\necho '    --tmpfs DEST'\n")
