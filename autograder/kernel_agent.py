@@ -24,7 +24,7 @@ MAX_TEXT = 2_000  # characters of any string in a reply
 MAX_DEPTH = 6
 MAX_CELL_OUTPUT = 1_000_000  # characters a cell may print; the grader's messages have a size limit
 
-_state = {"figures": [], "by_count": {}, "last": [], "printed": 0}
+_state = {"figures": [], "by_count": {}, "last": [], "printed": 0, "running": []}
 
 
 # ---------------------------------------------------------------- plain data
@@ -364,12 +364,21 @@ def _bound_output():
 
 
 def _pre_run_cell(info=None):
-    _state["figures"] = []
-    _state["printed"] = 0
-    _bound_output()
+    """A cell starts. A cell run from inside it is part of it: `%%capture` runs its body that way."""
+    if not _state["running"]:
+        _state["figures"] = []
+        _state["printed"] = 0
+        _bound_output()
+    _state["running"].append(info)
 
 
 def _post_run_cell(result=None):
+    running = _state["running"]
+    # IPython skips pre_run_cell for a blank cell; a cell stopped before it had a result has none.
+    if running and (result is None or running[-1] is getattr(result, "info", None)):
+        running.pop()
+    if running:
+        return  # the figures of a cell run from inside another are the outer cell's
     made, _state["figures"] = _state["figures"], []
     snapshots = [_describe_figure(figure) for figure in made]
     _state["last"] = snapshots
@@ -435,6 +444,24 @@ def warm_up(given_cells):
     _state["figures"] = []
 
 
+def _tolerate_missing_backends(shell):
+    """`%matplotlib widget` on a machine without ipympl would stop the student's cell before it drew
+    anything; the grader never shows a figure, so a backend it lacks is noted and the cell goes on."""
+    original = shell.find_line_magic("matplotlib")  # the magic itself, loaded if IPython had not yet
+    if original is None or getattr(original, "_grading_agent", False):
+        return
+
+    def matplotlib(line=""):
+        try:
+            return original(line)
+        except Exception as error:
+            print(f"%matplotlib {line.strip()}: {error}; the grader keeps its own backend", file=sys.stderr)
+
+    matplotlib._grading_agent = True
+    matplotlib.__doc__ = original.__doc__
+    shell.register_magic_function(matplotlib, "line", "matplotlib")
+
+
 def _shell():
     try:
         from IPython import get_ipython
@@ -455,6 +482,7 @@ def install():
     if shell is not None:
         shell.events.register("pre_run_cell", _pre_run_cell)
         shell.events.register("post_run_cell", _post_run_cell)
+        _tolerate_missing_backends(shell)
 
 
 sys.modules.setdefault("_grading_agent", types.ModuleType("_grading_agent"))

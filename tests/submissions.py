@@ -641,6 +641,23 @@ ax.set_title('Loss landscape')
         },
     ),
     Submission(
+        "cell_magics",
+        "%%capture to hide a plot's output (IPython runs the body as a cell of its own), "
+        "%matplotlib widget from JupyterLab (no ipympl here), %%time on the training loop, %time on one line",
+        {
+            "plot_data": "%%capture\nplt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r-')\nplt.xlabel('x'); plt.ylabel('y')\nplt.show()\n",
+            "plot_fit": "%matplotlib widget\nplt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.plot(x, beta_0 + beta_1*x)\nplt.show()\n",
+            "x2_25": "%time beta_25 = (3.0, 4.0)",
+            "training_loop": """%%time
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+""",
+        },
+    ),
+    Submission(
         "one_epoch_uses_globals",
         "one_epoch computes the gradient on the notebook's x and y, whatever it is given",
         {
