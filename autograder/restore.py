@@ -5,6 +5,10 @@ student did to them (edited, deleted, re-typed, metadata changed); the student's
 kept, a missing one is the release's stub (and scores zero); cells the student added run where
 they stood, after the cell before them (the release's own text cells, which carry no grade id, are
 recognised by their text and kept once). The student's kernelspec is ignored.
+
+A cell is known by its nbgrader metadata, and when it has lost it (answers pasted into a fresh
+notebook, an editor that drops cell metadata: nbgrader issues #424, #1398) by where it stands
+among the release's cells; see `grade_ids`.
 """
 
 from __future__ import annotations
@@ -89,10 +93,8 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     answers: dict[str, NotebookNode] = {}
     extras: dict[str | None, list[NotebookNode]] = defaultdict(list)
     anchor = None
-    for cell in submission.cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            continue
-        grade_id = cell_meta(cell).get("grade_id")
+    submitted = [c for c in submission.cells if isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw")]
+    for cell, grade_id in zip(submitted, grade_ids(assignment, submitted)):
         if grade_id in answer_ids and grade_id not in answers and cell.cell_type == release_types[grade_id]:
             answers[grade_id] = cell
             anchor = grade_id
@@ -114,6 +116,68 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     notebook = copy.deepcopy(assignment.release)
     notebook.cells = cells
     return notebook
+
+
+def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | None]:
+    """The grade id of each submitted cell: its metadata's, or, for a cell without one, the release's.
+
+    A given or test cell that lost its metadata is known by its text, as released. An answer cell that
+    lost it is the last cell of the answer's type, other than the release's own text, between the
+    release cells around that answer (in nbgrader's layout, just before its test cell; the cells
+    before it in that gap are the student's own and run before it, as they did), when both are found
+    in order and no other answer is lost between them. The release's stub then no longer runs after
+    the student's answer and undoes it. Anything else stays a cell the student added.
+    """
+    release = assignment.release.cells
+    release_ids = [cell_meta(c).get("grade_id") for c in release]
+    known = set(release_ids) - {None}
+    ids = [g if (g := cell_meta(c).get("grade_id")) in known else None for c in cells]
+    texts = [_text(c) for c in cells]
+    locked = defaultdict(list)  # text -> grade ids, in the release's order (two test cells may read alike)
+    for cell, grade_id in zip(release, release_ids):
+        if grade_id and grade_id not in assignment.answer_ids:
+            locked[_text(cell)].append(grade_id)
+    present = set(ids)
+    for i, text in enumerate(texts):
+        if ids[i] is None and text in locked:
+            ids[i] = next((g for g in locked[text] if g not in present), None)
+            present.add(ids[i])
+    found = _found_in(release, release_ids, ids, texts)
+    lost = [r for r, g in enumerate(release_ids) if g in assignment.answer_ids and found[r] is None]
+    release_texts = {_text(c) for c, g in zip(release, release_ids) if g is None}
+    for r in lost:
+        before = max((b for b in range(r) if found[b] is not None), default=None)
+        after = min((a for a in range(r + 1, len(release)) if found[a] is not None), default=None)
+        if any((before is None or before < m) and (after is None or m < after) for m in lost if m != r):
+            continue  # two answers lost between the same cells: which is which would be a guess
+        between = range(0 if before is None else found[before] + 1, len(cells) if after is None else found[after])
+        kind = release[r].cell_type
+        theirs = [i for i in between if ids[i] is None and texts[i] not in release_texts and cells[i].cell_type == kind]
+        if theirs:
+            ids[theirs[-1]] = release_ids[r]
+    return ids
+
+
+def _found_in(release: list[NotebookNode], release_ids: list, ids: list, texts: list) -> list[int | None]:
+    """Where each release cell is among the submitted ones, if anywhere: a cell with a grade id where
+    that id first is, a text cell at the next unmarked cell with its text."""
+    first: dict[str | None, int] = {}
+    for i, grade_id in enumerate(ids):
+        first.setdefault(grade_id, i)
+    found, cursor = [], 0
+    for cell, grade_id in zip(release, release_ids):
+        if grade_id is not None:
+            found.append(first.get(grade_id))
+        else:
+            text = _text(cell)
+            found.append(next((i for i in range(cursor, len(texts)) if ids[i] is None and texts[i] == text), None))
+        if found[-1] is not None:
+            cursor = found[-1] + 1
+    return found
+
+
+def _text(cell: NotebookNode) -> tuple[str, str]:
+    return cell.cell_type, _source(cell).strip()
 
 
 def _source(cell: NotebookNode) -> str:

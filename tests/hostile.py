@@ -135,6 +135,34 @@ def copied_cell_ids(nb):
     return json.dumps(data).encode()
 
 
+def metadata_lost(nb):
+    """Every cell without metadata: the release pasted cell by cell into a notebook made afresh, or
+    saved by an editor that drops cell metadata (nbgrader issues #424, #1398)."""
+    for cell in nb.cells:
+        cell.metadata = {}
+    return nb
+
+
+DRAW_FIT = "def draw_fit(b0, b1):\n    plt.scatter(x, y)\n    plt.plot(x, 3*x + 2)\n    plt.plot(x, b0 + b1*x)\n    plt.show()"
+LANDSCAPE_GRID = "losses = jnp.array([[loss_fn(x, y, m, b) for b in b_range] for m in m_range])"
+LANDSCAPE_PLOT = """B, M = jnp.meshgrid(b_range, m_range)
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_surface(B, M, losses)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('loss')
+plt.show()"""
+
+
+def metadata_lost_around_own_cells(nb):
+    """As `metadata_lost`, with cells of the student's own around the answers: a helper that the
+    plot_fit answer calls before it, the landscape's grid and its plot in two cells, a note after."""
+    plot_fit = nb.cells.index(_cells(nb, "plot_fit")[0])
+    nb.cells.insert(plot_fit, nbformat.v4.new_code_cell(DRAW_FIT))
+    landscape = nb.cells.index(_cells(nb, "loss_landscape")[0])
+    nb.cells.insert(landscape, nbformat.v4.new_code_cell(LANDSCAPE_GRID))
+    nb.cells.insert(landscape + 2, nbformat.v4.new_markdown_cell("A bowl, as expected."))
+    return metadata_lost(nb)
+
+
 def foreign_kernelspec(nb):
     nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     nb.metadata["language_info"] = {"name": "R"}
@@ -412,6 +440,11 @@ HOSTILE = [
             mutate=mangled_around_the_cells),
     Hostile("copied_cell_ids", "cells that share one id or have none, as copying cells can leave them",
             mutate=copied_cell_ids),
+    Hostile("metadata_lost", "every cell without its metadata, as pasted into a notebook made afresh",
+            mutate=metadata_lost),
+    Hostile("metadata_lost_around_own_cells", "no metadata, and cells of the student's own around the answers",
+            {"plot_fit": "draw_fit(beta_0, beta_1)", "loss_landscape": LANDSCAPE_PLOT},
+            mutate=metadata_lost_around_own_cells),
     Hostile("source_not_text", "a cell whose source holds a number", raw=json.dumps(
         {"cells": [{"cell_type": "code", "source": ["x = ", 5], "metadata": {}}], "metadata": {},
          "nbformat": 4, "nbformat_minor": 5}).encode(), ungradable=True, says="not a readable notebook"),
