@@ -123,6 +123,7 @@ def test_the_table_printed_at_the_end_is_the_gradebooks_scores(graded_class):
         assert shown["gradient_tuple"] in ("-", "0"), name  # waits for a hand grade, or was left blank
         assert float(row[-1]) == sum(expected.values()), name
 
+
 @pytest.mark.parametrize("hostile", [h for h in HOSTILE if h.says], ids=lambda h: h.name)
 def test_feedback_says_what_went_wrong(graded_class, hostile):
     course, _ = graded_class
@@ -282,13 +283,19 @@ def test_submission_times_and_late_penalties_are_recorded_as_nbgrader_records_th
             if when:
                 (folder / "timestamp.txt").write_text(when)
     isolated, plain = courses
-    assert grade(isolated).returncode == 0
+    first = grade(isolated)
+    assert first.returncode == 0
     nbgrader(plain, "autograde", "intro_ml")
     recorded = lateness(isolated)
     assert recorded["ada"] == (datetime(2026, 11, 20, 9, 0), 0, None)
     assert recorded["alan"] == (datetime(2026, 11, 26, 10, 0), 36000, 17)  # "zero": the late score is taken away
     assert recorded["grace"][:2] == (None, 0)
     assert recorded == lateness(plain)
+    lines = first.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("student "))
+    assert lines[header].split()[-4:] == ["autograded", "late", "penalty", "score"]
+    totals = {line.split()[0]: line.split()[-3:] for line in lines[header + 1:] if line.strip()}
+    assert totals == {"ada": ["17", "0", "17"], "alan": ["17", "17", "0"], "grace": ["17", "0", "17"]}
     (isolated / "submitted" / "ada" / "intro_ml" / "timestamp.txt").write_text("2026-11-27 08:00:00 UTC")
     again = grade(isolated)  # the same notebook sent again, after the due date: graded again
     assert again.returncode == 0 and "graded ada: 17 / 17" in again.stdout, again.stderr[-3000:]
