@@ -1,0 +1,97 @@
+"""Which submitted cell is which, before anything runs: the cases the graded corpus cannot tell apart.
+
+The corpus (`hostile.py`: `metadata_lost`, `metadata_lost_around_own_cells`, `scratch_cells`, ...)
+grades whole notebooks end to end; these read only the notebook that `restore` makes of one.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import nbformat
+import pytest
+
+from autograder.assignment import Assignment, cell_meta
+from autograder.restore import grade_ids, restore
+from conftest import COURSE
+from submissions import BY_NAME, model_answers, notebook
+
+ASSIGNMENT = Assignment.load(COURSE, "intro_ml")
+
+
+def without_metadata(cells):
+    cells = copy.deepcopy(cells)
+    for cell in cells:
+        cell.metadata = {}
+    return cells
+
+
+def answer_source(restored, grade_id: str) -> str:
+    return next(c.source for c in restored.cells if cell_meta(c).get("grade_id") == grade_id)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return notebook(BY_NAME["model"])
+
+
+def test_cells_without_metadata_are_known_by_their_place_in_the_release(model):
+    """Every cell of a metadata-less copy of the model gets the grade id it had, test cells that read
+    alike (plot_data_test and plot_fit_test) in the release's order."""
+    assert grade_ids(ASSIGNMENT, without_metadata(model.cells)) == [cell_meta(c).get("grade_id") for c in model.cells]
+
+
+def test_the_answer_is_the_last_of_the_students_cells_before_the_test_cell(model):
+    cells = without_metadata(model.cells)
+    plot_fit = next(i for i, c in enumerate(model.cells) if cell_meta(c).get("grade_id") == "plot_fit")
+    cells.insert(plot_fit, nbformat.v4.new_code_cell("def helper(): pass"))
+    cells.insert(plot_fit + 2, nbformat.v4.new_markdown_cell("my note"))
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=cells))
+    assert answer_source(restored, "plot_fit") == model_answers()["plot_fit"]
+    order = [c.source for c in restored.cells]
+    assert order.index("def helper(): pass") < order.index(model_answers()["plot_fit"]) < order.index("my note")
+
+
+def test_two_answers_lost_between_the_same_cells_are_not_guessed(model):
+    """With the test cell and the text between them gone too, which of two cells answers which question
+    would be a guess: both stay the student's own cells, run where they stood, and the questions keep
+    the release's stubs."""
+    test = next(i for i, c in enumerate(model.cells) if cell_meta(c).get("grade_id") == "grad_of_loss_test")
+    cells = without_metadata(model.cells[:test] + model.cells[test + 2:])  # the test cell and the text after it
+    ids = grade_ids(ASSIGNMENT, cells)
+    assert "grad_of_loss" not in ids and "one_epoch" not in ids
+    assert {"plot_fit", "x2_25", "training_loop"} <= set(ids)  # each alone in its gap: found
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=cells))
+    for grade_id in ("grad_of_loss", "one_epoch"):
+        assert answer_source(restored, grade_id) == _release_source(grade_id)
+        assert model_answers()[grade_id] in [c.source for c in restored.cells]
+
+
+def test_a_cell_with_its_metadata_is_never_displaced(model):
+    """Only lost answers are looked for: a kept answer cell stays the answer, whatever stands near it."""
+    cells = copy.deepcopy(model.cells)
+    plot_fit = next(i for i, c in enumerate(cells) if cell_meta(c).get("grade_id") == "plot_fit")
+    cells.insert(plot_fit + 1, nbformat.v4.new_code_cell("plt.show()"))
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=cells))
+    assert answer_source(restored, "plot_fit") == model_answers()["plot_fit"]
+
+
+def test_cells_the_student_added_have_ids_unique_in_the_notebook_and_the_same_every_time(model):
+    """By the hundred thousand (nbformat's random eight-digit ids would repeat among them), in a notebook
+    that nbformat accepts without correcting anything; grading the same notebook again makes the same."""
+    submission = copy.deepcopy(model)
+    added = nbformat.from_dict([{"cell_type": "code", "id": "same", "metadata": {}, "source": "pass",
+                                 "outputs": [], "execution_count": None}] * 100_000)
+    submission.cells[10:10] = added
+    restored = restore(ASSIGNMENT, submission)
+    ids = [c.id for c in restored.cells]
+    assert len(ids) == len(set(ids)) == len(model.cells) + 100_000
+    assert [c.id for c in restore(ASSIGNMENT, submission).cells] == ids
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nbformat.validate(restored)
+
+
+def _release_source(grade_id: str) -> str:
+    return next(c.source for c in ASSIGNMENT.release.cells if cell_meta(c).get("grade_id") == grade_id)
