@@ -8,7 +8,8 @@ recognised by their text and kept once). The student's kernelspec is ignored.
 
 A cell is known by its nbgrader metadata, and when it has lost it (answers pasted into a fresh
 notebook, an editor that drops cell metadata: nbgrader issues #424, #1398) by where it stands
-among the release's cells; see `grade_ids`.
+among the release's cells; of an answer cell copied to try again, the last copy is the answer and
+the others are the student's own cells; see `grade_ids`.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | N
     release cells around that answer (in nbgrader's layout, just before its test cell; the cells
     before it in that gap are the student's own and run before it, as they did), when both are found
     in order and no other answer is lost between them. The release's stub then no longer runs after
-    the student's answer and undoes it. Anything else stays a cell the student added.
+    the student's answer and undoes it. Of an answer cell copied, the last copy before the release's
+    next cell is the answer. Anything else stays a cell the student added.
     """
     release = assignment.release.cells
     release_ids = [cell_meta(c).get("grade_id") for c in release]
@@ -156,7 +158,26 @@ def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | N
         theirs = [i for i in between if ids[i] is None and texts[i] not in release_texts and cells[i].cell_type == kind]
         if theirs:
             ids[theirs[-1]] = release_ids[r]
+    _keep_copies_of_answers(release, release_ids, assignment.answer_ids, cells, ids, found)
     return ids
+
+
+def _keep_copies_of_answers(
+    release: list[NotebookNode], release_ids: list, answer_ids: set[str], cells: list[NotebookNode], ids: list, found: list
+) -> None:
+    """A student who copied an answer cell and went on in the copy: the answer is the last copy before
+    the release's next cell (what the student's notebook ran last before going on), and the other
+    copies run where they stood, as the student's own cells, instead of being dropped."""
+    for r, grade_id in enumerate(release_ids):
+        if grade_id not in answer_ids or found[r] is None:
+            continue
+        copies = [i for i, g in enumerate(ids) if g == grade_id and cells[i].cell_type == release[r].cell_type]
+        following = [found[a] for a in range(r + 1, len(release)) if found[a] is not None and found[a] > found[r]]
+        next_cell = min(following, default=len(cells))
+        before_next = [i for i in copies if i < next_cell]
+        for i in copies:
+            if before_next and i != before_next[-1]:
+                ids[i] = None
 
 
 def _found_in(release: list[NotebookNode], release_ids: list, ids: list, texts: list) -> list[int | None]:

@@ -135,6 +135,17 @@ def copied_cell_ids(nb):
     return json.dumps(data).encode()
 
 
+def copied_answer_cells(nb):
+    """Answer cells copied (metadata and all) to try again in the copy: the first tries stay above."""
+    for grade_id, first_try in (("least_squares", "def least_squares(x, y):\n    return 0.0, 0.0"),
+                                ("plot_data", "plt.scatter(x, y)")):
+        answer = _cells(nb, grade_id)[0]
+        attempt = copy.deepcopy(answer)
+        attempt.source = first_try
+        nb.cells.insert(nb.cells.index(answer), attempt)
+    return nb
+
+
 def metadata_lost(nb):
     """Every cell without metadata: the release pasted cell by cell into a notebook made afresh, or
     saved by an editor that drops cell metadata (nbgrader issues #424, #1398)."""
@@ -440,6 +451,8 @@ HOSTILE = [
             mutate=mangled_around_the_cells),
     Hostile("copied_cell_ids", "cells that share one id or have none, as copying cells can leave them",
             mutate=copied_cell_ids),
+    Hostile("copied_answer_cells", "answer cells copied to try again, the first tries left above",
+            mutate=copied_answer_cells),
     Hostile("metadata_lost", "every cell without its metadata, as pasted into a notebook made afresh",
             mutate=metadata_lost),
     Hostile("metadata_lost_around_own_cells", "no metadata, and cells of the student's own around the answers",

@@ -24,7 +24,7 @@ SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machin
 RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_given_and_test_cells",
                                              "deletes_an_answer_cell", "scratch_cells", "fake_test_cells",
                                              "foreign_kernelspec", "copied_cell_ids", "metadata_lost",
-                                             "metadata_lost_around_own_cells"}]
+                                             "metadata_lost_around_own_cells", "copied_answer_cells"}]
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,22 @@ def test_a_cell_with_its_metadata_is_never_displaced(model):
     assert answer_source(restored, "plot_fit") == model_answers()["plot_fit"]
 
 
+def test_of_an_answer_copied_the_last_copy_before_the_test_cell_is_the_answer(model):
+    """The copies before it and after the test cell are the student's own cells, run where they stood."""
+    cells = copy.deepcopy(model.cells)
+    answer = next(i for i, c in enumerate(cells) if cell_meta(c).get("grade_id") == "least_squares")
+    early, late = copy.deepcopy(cells[answer]), copy.deepcopy(cells[answer])
+    early.source, late.source = "first_try = 1", "after_the_test = 1"
+    early.id, late.id = "early", "late"
+    cells.insert(answer + 4, late)  # after the given fit cell, the test cell and the text below it
+    cells.insert(answer, early)
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=cells))
+    order = [c.source for c in restored.cells]
+    assert answer_source(restored, "least_squares") == model_answers()["least_squares"]
+    assert order.index("first_try = 1") < order.index(model_answers()["least_squares"])
+    assert order.index(_release_source("least_squares_test")) < order.index("after_the_test = 1")
+
+
 def test_cells_the_student_added_have_ids_unique_in_the_notebook_and_the_same_every_time(model):
     """By the hundred thousand (nbformat's random eight-digit ids would repeat among them), in a notebook
     that nbformat accepts without correcting anything; grading the same notebook again makes the same."""
