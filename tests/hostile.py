@@ -141,7 +141,7 @@ def copied_answer_cells(nb):
                                 ("plot_data", "plt.scatter(x, y)")):
         answer = _cells(nb, grade_id)[0]
         attempt = copy.deepcopy(answer)
-        attempt.source = first_try
+        attempt.source, attempt.id = first_try, f"{grade_id}-first-try"  # Jupyter gives a copy an id of its own
         nb.cells.insert(nb.cells.index(answer), attempt)
     return nb
 
