@@ -96,10 +96,13 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     anchor, added = None, 0
     submitted = [c for c in submission.cells if isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw")]
     for cell, grade_id in zip(submitted, grade_ids(assignment, submitted)):
-        if grade_id in answer_ids and grade_id not in answers and cell.cell_type == release_types[grade_id]:
+        # A written answer counts as text whatever its cell became (a keystroke turns a cell into code);
+        # code turned into text never ran in the student's notebook: it is kept as their own cell, not run.
+        same_kind = cell.cell_type == release_types.get(grade_id) or release_types.get(grade_id) == "markdown"
+        if grade_id in answer_ids and grade_id not in answers and same_kind:
             answers[grade_id] = cell
             anchor = grade_id
-        elif grade_id in release_ids:
+        elif grade_id in release_ids and grade_id not in answer_ids:
             anchor = grade_id  # a given or test cell: restored from the release below
         elif unmarked[text := (cell.cell_type, _source(cell))] > 0:
             unmarked[text] -= 1  # the release's own text: it is there already

@@ -93,6 +93,25 @@ def test_of_an_answer_copied_the_last_copy_before_the_test_cell_is_the_answer(mo
     assert order.index(_release_source("least_squares_test")) < order.index("after_the_test = 1")
 
 
+def test_an_answer_cell_whose_kind_changed_is_kept(model):
+    """A written answer turned into a code cell is still the answer, as text for the hand grader; an
+    answer's code turned into Markdown never ran in the student's notebook: kept as text, not run."""
+    cells = copy.deepcopy(model.cells)
+    written = next(c.source for c in cells if cell_meta(c).get("grade_id") == "gradient_tuple")
+    for cell in cells:
+        if cell_meta(cell).get("grade_id") == "gradient_tuple":
+            cell.update(cell_type="code", outputs=[], execution_count=None)
+        if cell_meta(cell).get("grade_id") == "x2_25":
+            cell.cell_type = "markdown"
+            del cell["outputs"], cell["execution_count"]
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=cells))
+    assert answer_source(restored, "gradient_tuple") == written != _release_source("gradient_tuple")
+    assert next(c for c in restored.cells if cell_meta(c).get("grade_id") == "gradient_tuple").cell_type == "markdown"
+    assert answer_source(restored, "x2_25") == _release_source("x2_25")
+    shown = [c for c in restored.cells if c.source == model_answers()["x2_25"]]
+    assert [c.cell_type for c in shown] == ["markdown"]
+
+
 def test_cells_the_student_added_have_ids_unique_in_the_notebook_and_the_same_every_time(model):
     """By the hundred thousand (nbformat's random eight-digit ids would repeat among them), in a notebook
     that nbformat accepts without correcting anything; grading the same notebook again makes the same."""
