@@ -87,8 +87,8 @@ def _what_grading_reads(data: dict) -> dict:
 def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     """The release notebook with the student's answers and extra cells, ready to run."""
     answer_ids = assignment.answer_ids
-    release_ids = {cell_meta(c).get("grade_id") for c in assignment.release.cells} - {None}
-    release_types = {cell_meta(c).get("grade_id"): c.cell_type for c in assignment.release.cells}
+    release_types = {g: c.cell_type for c in assignment.release.cells if (g := cell_meta(c).get("grade_id"))}
+    release_ids = set(release_types)
     # The release's cells without a grade id (its text between the questions), as the student got them
     unmarked = Counter((c.cell_type, _source(c)) for c in assignment.release.cells if not cell_meta(c).get("grade_id"))
     answers: dict[str, NotebookNode] = {}
@@ -96,10 +96,7 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     anchor, added = None, 0
     submitted = [c for c in submission.cells if isinstance(c, dict) and c.get("cell_type") in ("code", "markdown", "raw")]
     for cell, grade_id in zip(submitted, grade_ids(assignment, submitted)):
-        # A written answer counts as text whatever its cell became (a keystroke turns a cell into code);
-        # code turned into text never ran in the student's notebook: it is kept as their own cell, not run.
-        same_kind = cell.cell_type == release_types.get(grade_id) or release_types.get(grade_id) == "markdown"
-        if grade_id in answer_ids and grade_id not in answers and same_kind:
+        if grade_id in answer_ids and grade_id not in answers and _may_answer(cell, release_types[grade_id]):
             answers[grade_id] = cell
             anchor = grade_id
         elif grade_id in release_ids and grade_id not in answer_ids:
@@ -123,6 +120,12 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     return notebook
 
 
+def _may_answer(cell: NotebookNode, kind: str) -> bool:
+    """A written answer counts as text whatever its cell became (a keystroke turns a cell into code);
+    code turned into text never ran in the student's notebook: it stays their own cell, not run."""
+    return cell.cell_type == kind or kind == "markdown"
+
+
 def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | None]:
     """The grade id of each submitted cell: its metadata's, or, for a cell without one, the release's.
 
@@ -136,21 +139,22 @@ def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | N
     """
     release = assignment.release.cells
     release_ids = [cell_meta(c).get("grade_id") for c in release]
+    release_texts = [_text(c) for c in release]
     known = set(release_ids) - {None}
     ids = [g if (g := cell_meta(c).get("grade_id")) in known else None for c in cells]
     texts = [_text(c) for c in cells]
     locked = defaultdict(list)  # text -> grade ids, in the release's order (two test cells may read alike)
-    for cell, grade_id in zip(release, release_ids):
+    for text, grade_id in zip(release_texts, release_ids):
         if grade_id and grade_id not in assignment.answer_ids:
-            locked[_text(cell)].append(grade_id)
+            locked[text].append(grade_id)
     present = set(ids)
     for i, text in enumerate(texts):
         if ids[i] is None and text in locked:
             ids[i] = next((g for g in locked[text] if g not in present), None)
             present.add(ids[i])
-    found = _found_in(release, release_ids, ids, texts)
+    found = _found_in(release_texts, release_ids, ids, texts)
     lost = [r for r, g in enumerate(release_ids) if g in assignment.answer_ids and found[r] is None]
-    release_texts = {_text(c) for c, g in zip(release, release_ids) if g is None}
+    own_text = {text for text, g in zip(release_texts, release_ids) if g is None}
     for r in lost:
         before = max((b for b in range(r) if found[b] is not None), default=None)
         after = min((a for a in range(r + 1, len(release)) if found[a] is not None), default=None)
@@ -158,7 +162,7 @@ def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | N
             continue  # two answers lost between the same cells: which is which would be a guess
         between = range(0 if before is None else found[before] + 1, len(cells) if after is None else found[after])
         kind = release[r].cell_type
-        theirs = [i for i in between if ids[i] is None and texts[i] not in release_texts and cells[i].cell_type == kind]
+        theirs = [i for i in between if ids[i] is None and texts[i] not in own_text and cells[i].cell_type == kind]
         if theirs:
             ids[theirs[-1]] = release_ids[r]
     _keep_copies_of_answers(release, release_ids, assignment.answer_ids, cells, ids, found)
@@ -183,18 +187,17 @@ def _keep_copies_of_answers(
                 ids[i] = None
 
 
-def _found_in(release: list[NotebookNode], release_ids: list, ids: list, texts: list) -> list[int | None]:
+def _found_in(release_texts: list, release_ids: list, ids: list, texts: list) -> list[int | None]:
     """Where each release cell is among the submitted ones, if anywhere: a cell with a grade id where
     that id first is, a text cell at the next unmarked cell with its text."""
     first: dict[str | None, int] = {}
     for i, grade_id in enumerate(ids):
         first.setdefault(grade_id, i)
     found, cursor = [], 0
-    for cell, grade_id in zip(release, release_ids):
+    for text, grade_id in zip(release_texts, release_ids):
         if grade_id is not None:
             found.append(first.get(grade_id))
         else:
-            text = _text(cell)
             found.append(next((i for i in range(cursor, len(texts)) if ids[i] is None and texts[i] == text), None))
         if found[-1] is not None:
             cursor = found[-1] + 1

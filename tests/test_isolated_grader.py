@@ -107,14 +107,19 @@ def test_the_gradebook_holds_the_same_scores(graded_class, name):
         assert manual.needs_manual_grade or manual.score == 0
 
 
+def printed_table(stdout: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The table a grading run prints at the end: its header's words, and each student's row."""
+    lines = stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("student "))
+    return lines[header].split(), {line.split()[0]: line.split()[1:] for line in lines[header + 1:] if line.strip()}
+
+
 def test_the_table_printed_at_the_end_is_the_gradebooks_scores(graded_class):
     """One row per student, one column per question in the notebook's order, `-` while a hand grade is due."""
     _, run = graded_class
-    lines = run.stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("student "))
+    header, rows = printed_table(run.stdout)
     questions = [*EXPECTED_FULL][:4] + ["gradient_tuple"] + [*EXPECTED_FULL][4:]
-    assert lines[header].split() == ["student", *questions, "autograded"]
-    rows = {line.split()[0]: line.split()[1:] for line in lines[header + 1:] if line.strip()}
+    assert header == ["student", *questions, "autograded"]
     assert set(rows) == set(CLASS)
     for name, row in rows.items():
         expected = CLASS[name].expected()
@@ -291,11 +296,10 @@ def test_submission_times_and_late_penalties_are_recorded_as_nbgrader_records_th
     assert recorded["alan"] == (datetime(2026, 11, 26, 10, 0), 36000, 17)  # "zero": the late score is taken away
     assert recorded["grace"][:2] == (None, 0)
     assert recorded == lateness(plain)
-    lines = first.stdout.splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("student "))
-    assert lines[header].split()[-4:] == ["autograded", "late", "penalty", "score"]
-    totals = {line.split()[0]: line.split()[-3:] for line in lines[header + 1:] if line.strip()}
-    assert totals == {"ada": ["17", "0", "17"], "alan": ["17", "17", "0"], "grace": ["17", "0", "17"]}
+    header, rows = printed_table(first.stdout)
+    assert header[-4:] == ["autograded", "late", "penalty", "score"]
+    assert {name: row[-3:] for name, row in rows.items()} == {
+        "ada": ["17", "0", "17"], "alan": ["17", "17", "0"], "grace": ["17", "0", "17"]}
     (isolated / "submitted" / "ada" / "intro_ml" / "timestamp.txt").write_text("2026-11-27 08:00:00 UTC")
     again = grade(isolated)  # the same notebook sent again, after the due date: graded again
     assert again.returncode == 0 and "graded ada: 17 / 17" in again.stdout, again.stderr[-3000:]
