@@ -33,15 +33,17 @@ c.Execute.extra_arguments = [
 c.Execute.timeout = 60  # seconds per cell; the seed's notebook needs well under one
 
 # The kit's own steps (autograder/nbgrader_steps.py), so that plain nbgrader grades as the isolated
-# grader does: the release's cells restored, deleted ones too, before nbgrader overwrites the locked
-# ones from the gradebook; and results.json written last, from the scores nbgrader has just saved.
+# grader does: the release's cells restored, deleted ones too, before nbgrader reads the grade ids
+# (its DeduplicateIds would keep the last copy of a copied answer cell wherever it stands, and hide
+# that there were copies) and overwrites the locked cells from the gradebook; and results.json
+# written last, from the scores nbgrader has just saved.
 if str(COURSE) not in sys.path:
     sys.path.insert(0, str(COURSE))
 from nbgrader.converters import Autograde  # noqa: E402
-from nbgrader.preprocessors import OverwriteCells  # noqa: E402
+from nbgrader.preprocessors import DeduplicateIds  # noqa: E402
 
 _sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
-_sanitize.insert(_sanitize.index(OverwriteCells), "autograder.nbgrader_steps.RestoreCells")
+_sanitize.insert(_sanitize.index(DeduplicateIds), "autograder.nbgrader_steps.RestoreCells")
 c.Autograde.sanitize_preprocessors = _sanitize
 c.Autograde.autograde_preprocessors = [*Autograde.class_traits()["autograde_preprocessors"].default(),
                                        "autograder.nbgrader_steps.WriteResults"]

@@ -17,7 +17,7 @@ from nbformat import NotebookNode
 
 from autograder.assignment import Assignment, Question, cell_meta
 from autograder.kernel import Kernel, KernelDied, RemoteStudent
-from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, read_submission, restore, shown
+from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, notes_in, read_submission, restore, shown
 from autograder.runner import report, run_checks
 from autograder.sandbox import Limits
 
@@ -111,6 +111,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
     deadline = time.monotonic() + limits.submission_seconds
     problem = ""
     student_view = RemoteStudent(kernel, answer_cells)
+    notes = notes_in(notebook)  # answers found other than by their metadata, or not found
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
@@ -138,6 +139,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
             trouble = answer_trouble.get(questions[grade_id].grade_id)
             if trouble and outcome.score < outcome.max_score:
                 outcome.output += f"\n  Note: your answer cell did not finish: {trouble.rstrip('.')}."
+            outcome.output += with_note(notes.get(questions[grade_id].grade_id))
             outcomes[grade_id] = outcome
             cell.outputs.append(_text_output(outcome.output))
             cell.outputs.append(_score_output(outcome.score, ran.execution_count))
@@ -170,6 +172,11 @@ def zero_outcome(question: Question, why: str) -> TestOutcome:
     """A test cell that earned nothing before its hidden checks could say anything: `why` says why."""
     return TestOutcome(question.test_id, 0.0, question.points,
                        f"{question.grade_id}: 0 / {question.points:g} points\n  {why}")
+
+
+def with_note(note: str | None) -> str:
+    """A restore note (`restore.notes_in`) as the line a test's feedback ends with, or nothing."""
+    return f"\n  Note: {note}" if note else ""
 
 
 def _text_output(text: str) -> dict:

@@ -2,11 +2,12 @@
 
 `nbgrader_config.py` adds them to nbgrader's pipeline of preprocessors:
 
-* `RestoreCells`, among the sanitizing steps before nbgrader's own OverwriteCells: the release's
-  given and test cells with the student's answers, as `restore.py` makes them for the isolated
-  grader. nbgrader alone puts back the source of a locked cell the student edited, but not one the
-  student deleted (a notebook without its data cell loses most of its points). OverwriteCells then
-  fills the test cells' hidden parts in from the gradebook.
+* `RestoreCells`, among the sanitizing steps before nbgrader's own DeduplicateIds and
+  OverwriteCells: the release's given and test cells with the student's answers, as `restore.py`
+  makes them for the isolated grader. nbgrader alone puts back the source of a locked cell the
+  student edited, but not one the student deleted (a notebook without its data cell loses most of
+  its points), and of an answer cell copied it keeps the last copy, even one after the test cell.
+  OverwriteCells then fills the test cells' hidden parts in from the gradebook.
 * `WriteResults`, last, on the notebook nbgrader has just executed: `results.json` beside the graded
   notebook. Each test cell's score is read the way nbgrader's SaveAutoGrades reads it
   (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is the
@@ -25,9 +26,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.assignment import Assignment, Question, cell_meta
-from autograder.engine import Graded, TestOutcome, zero_outcome
+from autograder.engine import Graded, TestOutcome, with_note, zero_outcome
 from autograder.record import RESULTS, results_json
-from autograder.restore import restore
+from autograder.restore import notes_in, restore
 
 
 class _CourseStep(NbGraderPreprocessor):
@@ -47,7 +48,10 @@ class RestoreCells(_CourseStep):
 class WriteResults(_CourseStep):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         cells = {cell_meta(cell).get("grade_id"): cell for cell in nb.cells if cell.cell_type == "code"}
-        tests = [outcome(question, cells.get(question.test_id)) for question in self.assignment(resources).questions]
+        questions, notes = self.assignment(resources).questions, notes_in(nb)
+        tests = [outcome(question, cells.get(question.test_id)) for question in questions]
+        for test, question in zip(tests, questions):
+            test.output += with_note(notes.get(question.grade_id))
         graded = Graded(resources["nbgrader"]["student"], tests, notebook=None)
         results = results_json(graded, digest=None, grader="nbgrader autograde")
         del results["extra_data"]["seconds"], results["extra_data"]["checks"]  # nbgrader tells neither

@@ -106,9 +106,12 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
         else:
             added += 1
             extras[anchor].append(_plain_cell(cell, added))
+    notes = _notes(assignment, submitted, answers)
     cells = list(extras[None])
     for release_cell in assignment.release.cells:
         grade_id = cell_meta(release_cell).get("grade_id")
+        if grade_id in notes:
+            cells.append(_note_cell(grade_id, notes[grade_id]))
         cell = copy.deepcopy(release_cell)
         if grade_id in answers:
             cell.source = str(answers[grade_id].get("source", ""))
@@ -118,6 +121,52 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
     notebook = copy.deepcopy(assignment.release)
     notebook.cells = cells
     return notebook
+
+
+def _notes(assignment: Assignment, submitted: list[NotebookNode], answers: dict[str, NotebookNode]) -> dict[str, str]:
+    """For each answer not graded from the one cell the release marked for it, what happened, in words
+    for the student and for whoever reads the graded notebook: which cell was taken, or why none."""
+    notes = {}
+    for grade_id in assignment.answer_ids:
+        marked = [c for c in submitted if cell_meta(c).get("grade_id") == grade_id]
+        answer = answers.get(grade_id)
+        if answer is None and marked:
+            notes[grade_id] = (f"your answer cell became a {marked[-1].cell_type} cell, so it never ran: it is kept "
+                               "as your text, and the release's empty answer cell ran in its place.")
+        elif answer is None:
+            notes[grade_id] = ("your notebook has no cell marked as this answer (deleted, or it lost nbgrader's "
+                               "metadata where the grader could not tell which cell it is): the release's empty "
+                               "answer cell ran in its place.")
+        elif cell_meta(answer).get("grade_id") != grade_id:
+            notes[grade_id] = (f"the cell starting `{_first_line(answer)}` is graded as this answer: it had lost "
+                               f"nbgrader's metadata, and it is your last {answer.cell_type} cell between the "
+                               "cells given around this answer.")
+        elif len(copies := [c for c in marked if c.cell_type == answer.cell_type]) > 1:
+            notes[grade_id] = (f"your notebook has {len(copies)} copies of this answer cell: the one starting "
+                               f"`{_first_line(answer)}`, the last before the notebook goes on, is graded; "
+                               "the others ran as your own cells, where they stood.")
+    return notes
+
+
+NOTE_KEY = "autograder_note"  # in a note cell's metadata: the grade id of the answer it is about
+
+
+def _note_cell(grade_id: str, note: str) -> NotebookNode:
+    """A Markdown cell just above the answer in the graded notebook, where formgrader and nbgrader's
+    feedback show it; `notes_in` hands the same words to each grader's results."""
+    return NotebookNode(id=f"note-{grade_id}", cell_type="markdown", source=f"**Grader's note:** {note[0].upper()}{note[1:]}",
+                        metadata=NotebookNode({NOTE_KEY: grade_id, "note": note}))
+
+
+def notes_in(notebook: NotebookNode) -> dict[str, str]:
+    """The restored notebook's notes, by the grade id of the answer each is about."""
+    return {c.metadata[NOTE_KEY]: c.metadata["note"] for c in notebook.cells if NOTE_KEY in c.get("metadata", {})}
+
+
+def _first_line(cell: NotebookNode) -> str:
+    line = next((line.strip() for line in _source(cell).splitlines() if line.strip()), "")
+    line = line.replace("`", "'")  # it is quoted as Markdown code
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 def _may_answer(cell: NotebookNode, kind: str) -> bool:

@@ -44,6 +44,7 @@ class Hostile:
     mutate: Callable | None = None  # edits the whole notebook after the answers are in (or returns the file)
     raw: bytes | None = None  # a file that is not (quite) a notebook
     says: str = ""  # words the feedback of the first question that lost points must contain
+    notes: dict[str, str] = field(default_factory=dict)  # grade id -> words of the grader's note its test ends with
     ungradable: bool = False
     file: bytes = b"intro_ml.ipynb"  # the name it is submitted under (bytes: it need not be UTF-8)
 
@@ -59,6 +60,24 @@ class Hostile:
         if self.mutate is not None:
             nb = self.mutate(copy.deepcopy(nb))
         return nb if isinstance(nb, bytes) else nbformat.writes(nb).encode()
+
+
+def notes_missing(hostile: Hostile, graded: Path) -> list[str]:
+    """The grader's notes on how answers were found (`restore.notes_in`) that are not where they belong
+    in a graded folder: at the end of the test's feedback in results.json, and just above the answer
+    in the graded notebook, where formgrader shows it."""
+    outputs = {t["name"]: t["output"] for t in json.loads((graded / "results.json").read_text())["tests"]}
+    cells = nbformat.read(graded / "intro_ml.ipynb", as_version=4).cells
+    missing = []
+    for grade_id, words in hostile.notes.items():
+        _, noted, note = outputs[f"{grade_id}_test"].rpartition("\n  Note: ")
+        if not noted or words not in note:
+            missing.append(f"{grade_id}_test's feedback: {outputs[f'{grade_id}_test']!r}")
+        answer = next(i for i, c in enumerate(cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        above = cells[answer - 1].source
+        if not (above.startswith("**Grader's note:**") and words.lower() in above.lower()):  # a capital there
+            missing.append(f"above the {grade_id} answer: {above[:200]!r}")
+    return missing
 
 
 def _cells(nb, grade_id):
@@ -136,13 +155,18 @@ def copied_cell_ids(nb):
 
 
 def copied_answer_cells(nb):
-    """Answer cells copied (metadata and all) to try again in the copy: the first tries stay above."""
+    """Answer cells copied (metadata and all) to try again in the copy: the first tries stay above.
+    And one copied below its test cell, for a try the student left there (the notebook ran its test
+    on the answer above it; nbgrader alone would grade the copy)."""
     for grade_id, first_try in (("least_squares", "def least_squares(x, y):\n    return 0.0, 0.0"),
                                 ("plot_data", "plt.scatter(x, y)")):
         answer = _cells(nb, grade_id)[0]
         attempt = copy.deepcopy(answer)
         attempt.source, attempt.id = first_try, f"{grade_id}-first-try"  # Jupyter gives a copy an id of its own
         nb.cells.insert(nb.cells.index(answer), attempt)
+    below = copy.deepcopy(_cells(nb, "x2_25")[0])
+    below.source, below.id = "beta_25 = (1.0, 1.0)  # another try", "x2_25-below-its-test"
+    nb.cells.insert(nb.cells.index(_cells(nb, "x2_25_test")[0]) + 1, below)
     return nb
 
 
@@ -444,7 +468,7 @@ HOSTILE = [
             mutate=edit_locked_cells),
     Hostile("deletes_given_and_test_cells", "deletes the data cell and two test cells", mutate=delete_given_and_test_cells),
     Hostile("deletes_an_answer_cell", "deletes the least_squares answer cell", mutate=delete_answer_cell,
-            lost={"least_squares": 0, "plot_fit": 1}),
+            lost={"least_squares": 0, "plot_fit": 1}, notes={"least_squares": "no cell marked as this answer"}),
     Hostile("scratch_cells", "adds a cell of its own whose helper the next answer uses",
             {"x2_25": "beta_25 = pair_for(25)"}, mutate=scratch_cells),
     Hostile("mangled_around_the_cells", "intact cells, but garbage where outputs and metadata belong",
@@ -452,9 +476,11 @@ HOSTILE = [
     Hostile("copied_cell_ids", "cells that share one id or have none, as copying cells can leave them",
             mutate=copied_cell_ids),
     Hostile("copied_answer_cells", "answer cells copied to try again, the first tries left above",
-            mutate=copied_answer_cells),
+            mutate=copied_answer_cells, notes={"plot_data": "2 copies of this answer cell",
+                                               "least_squares": "the one starting `def least_squares(x, y):`",
+                                               "x2_25": "2 copies of this answer cell: the one starting `beta_25 = "}),
     Hostile("metadata_lost", "every cell without its metadata, as pasted into a notebook made afresh",
-            mutate=metadata_lost),
+            mutate=metadata_lost, notes={"one_epoch": "the cell starting `def one_epoch(beta, x, y, i_epoch):` is graded"}),
     Hostile("metadata_lost_around_own_cells", "no metadata, and cells of the student's own around the answers",
             {"plot_fit": "draw_fit(beta_0, beta_1)", "loss_landscape": LANDSCAPE_PLOT},
             mutate=metadata_lost_around_own_cells),

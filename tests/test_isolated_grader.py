@@ -26,7 +26,7 @@ from nbgrader.api import Gradebook
 from autograder import course_lock, sandbox
 from autograder.sandbox import Limits
 from conftest import COURSE, make_course, nbgrader
-from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS
+from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
 
@@ -134,6 +134,13 @@ def test_feedback_says_what_went_wrong(graded_class, hostile):
     course, _ = graded_class
     outputs = [t["output"] for t in results(course, hostile.name)["tests"] if t["score"] < t["max_score"]]
     assert outputs and hostile.says in outputs[0]
+
+
+@pytest.mark.parametrize("hostile", [h for h in HOSTILE if h.notes], ids=lambda h: h.name)
+def test_an_answer_not_found_as_released_says_how_it_was_graded(graded_class, hostile):
+    """In its test's feedback and, for formgrader, just above the answer in the graded notebook."""
+    course, _ = graded_class
+    assert notes_missing(hostile, course / "autograded" / hostile.name / "intro_ml") == []
 
 
 @pytest.mark.parametrize(("name", "added"), [("model", []), ("scratch_cells", ["code", "markdown"])])

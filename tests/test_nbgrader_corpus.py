@@ -16,7 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import make_course
-from hostile import HOSTILE
+from hostile import HOSTILE, notes_missing
 from submissions import EXPECTED_FULL, SUBMISSIONS, write
 
 SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine
@@ -99,6 +99,12 @@ def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, wor
     path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
     output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
     assert output.startswith(f"{grade_id}: 0 / ") and f"A public check of this cell failed: AssertionError: {words}" in output
+
+
+@pytest.mark.parametrize("hostile", [h for h in RESTORED if h.notes], ids=lambda h: h.name)
+def test_an_answer_not_found_as_released_says_how_it_was_graded(graded, hostile):
+    """The isolated grader's note, in results.json and above the answer in nbgrader's graded notebook."""
+    assert notes_missing(hostile, graded[hostile.name] / "autograded" / hostile.name / "intro_ml") == []
 
 
 def test_results_json_of_nbgrader_leaves_out_what_the_student_code_printed(graded):

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder.assignment import Assignment, cell_meta
-from autograder.restore import grade_ids, restore
+from autograder.restore import grade_ids, notes_in, restore
 from conftest import COURSE
 from submissions import BY_NAME, model_answers, notebook
 
@@ -126,6 +126,59 @@ def test_cells_the_student_added_have_ids_unique_in_the_notebook_and_the_same_ev
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nbformat.validate(restored)
+
+
+def _lose_metadata(cells):
+    return without_metadata(cells)
+
+
+def _copy_least_squares(cells):
+    answer = next(i for i, c in enumerate(cells) if cell_meta(c).get("grade_id") == "least_squares")
+    first_try = copy.deepcopy(cells[answer])
+    first_try.id, first_try.source = "first-try", "# first try"
+    cells.insert(answer, first_try)
+    return cells
+
+
+def _x2_25_as_markdown(cells):
+    cell = next(c for c in cells if cell_meta(c).get("grade_id") == "x2_25")
+    cell.cell_type = "markdown"
+    del cell["outputs"], cell["execution_count"]
+    return cells
+
+
+def _delete_one_epoch(cells):
+    return [c for c in cells if cell_meta(c).get("grade_id") != "one_epoch"]
+
+
+@pytest.mark.parametrize(("change", "grade_id", "words"), [
+    (_lose_metadata, "least_squares", "the cell starting `def least_squares(x, y):` is graded as this answer: it had lost"),
+    (_copy_least_squares, "least_squares", "your notebook has 2 copies of this answer cell: the one starting `def least_squares"),
+    (_x2_25_as_markdown, "x2_25", "your answer cell became a markdown cell, so it never ran"),
+    (_delete_one_epoch, "one_epoch", "your notebook has no cell marked as this answer"),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_an_answer_not_found_as_released_gets_a_note_just_above_it(model, change, grade_id, words):
+    """Where formgrader and the feedback show it, and for the graders' results; only for the answers
+    concerned (with the metadata of every cell lost, each answer was found by its place)."""
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=change(copy.deepcopy(model.cells))))
+    notes = notes_in(restored)
+    assert set(notes) == (ASSIGNMENT.answer_ids if change is _lose_metadata else {grade_id})
+    assert notes[grade_id].startswith(words)
+    answer = next(i for i, c in enumerate(restored.cells) if cell_meta(c).get("grade_id") == grade_id)
+    above = restored.cells[answer - 1]
+    assert above.cell_type == "markdown" and above.source.startswith("**Grader's note:** ") and words[1:] in above.source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nbformat.validate(restored)
+
+
+def test_an_answer_found_as_released_gets_no_note_and_a_student_cannot_write_one(model):
+    cells = copy.deepcopy(model.cells)
+    forged = nbformat.v4.new_markdown_cell("**Grader's note:** all correct", metadata={"autograder_note": "x2_25", "note": "ok"})
+    cells.insert(3, forged)
+    restored = restore(ASSIGNMENT, nbformat.v4.new_notebook(cells=cells))
+    assert notes_in(restored) == {}
+    assert restore(ASSIGNMENT, model).cells == [c for c in restored.cells if c.source != forged.source]
 
 
 def _release_source(grade_id: str) -> str:
