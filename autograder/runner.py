@@ -7,6 +7,7 @@ call `run_checks(grade_id, student)` and get one `CheckResult` per test of `chec
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.checks import given_data
 from autograder.compare import Wrong
 from autograder.plain import BadReply
 from autograder.student import NotDefined, Student, StudentRaised
@@ -93,6 +95,11 @@ def run_checks(grade_id: str, student: Student) -> list[CheckResult]:
             results.append(CheckResult(check.name, check.rubric, check.points, 0.0, message_for(error)))
         else:
             results.append(CheckResult(check.name, check.rubric, check.points, check.points))
+    failed = [i for i, (check, result) in enumerate(zip(checks_of(grade_id), results))
+              if not result.passed and given_data.reads_it(check.function)]
+    if failed and (note := given_data.changed(student)):
+        first = results[failed[0]]
+        results[failed[0]] = dataclasses.replace(first, message=f"{first.message} {note}".strip())
     return results
 
 

@@ -129,6 +129,13 @@ def scratch_cells(nb):
     return nb
 
 
+def x64_before_the_data(nb):
+    """64-bit floats enabled in a cell of one's own at the top: the given data cell then draws other
+    random numbers, and every answer computed on them differs from the reference's."""
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import jax\njax.config.update('jax_enable_x64', True)"))
+    return nb
+
+
 def mangled_around_the_cells(nb):
     """What an editor or a merge can leave: outputs and counts that are no such thing, metadata that
     is not a mapping, an entry in the cell list that is not a cell. Every cell's code is intact."""
@@ -471,6 +478,9 @@ HOSTILE = [
             lost={"least_squares": 0, "plot_fit": 1}, notes={"least_squares": "no cell marked as this answer"}),
     Hostile("scratch_cells", "adds a cell of its own whose helper the next answer uses",
             {"x2_25": "beta_25 = pair_for(25)"}, mutate=scratch_cells),
+    Hostile("x64_before_the_data", "enables 64-bit floats before the data cell, which then makes other data",
+            mutate=x64_before_the_data, says="the notebook's `x` and `y` are no longer the data the given cell makes (a cell assigned to them",
+            lost={"plot_data": 1, "least_squares": 2, "plot_fit": 0, "training_loop": 0, "loss_landscape": 0}),
     Hostile("mangled_around_the_cells", "intact cells, but garbage where outputs and metadata belong",
             mutate=mangled_around_the_cells),
     Hostile("copied_cell_ids", "cells that share one id or have none, as copying cells can leave them",

@@ -698,6 +698,21 @@ plt.show()
         {"loss_landscape": 2},
     ),
     Submission(
+        "x_reused_for_the_lines",
+        "draws the lines of plot_fit over a new `x`, which the training and the landscape then use",
+        {
+            "plot_fit": """
+plt.scatter(x, y)
+x = jnp.linspace(x.min(), x.max(), 100)
+plt.plot(x, 3*x + 2, label='real')
+plt.plot(x, beta_0 + beta_1*x, label='fit')
+plt.legend()
+plt.show()
+"""
+        },
+        {"training_loop": 0, "loss_landscape": 0},
+    ),
+    Submission(
         "untouched_release",
         "submits the release notebook without answering anything",
         lost={grade_id: 0 for grade_id in EXPECTED_FULL},

@@ -147,6 +147,8 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("fit_by_covariance", "least_squares", "off by the factor n / (n - 1)"),
         ("training_not_restarted", "training_loop", "Start from beta = jnp.array([1.0, 1.0])"),
         ("surface_of_ranges", "loss_landscape", "give it the 2-D grids"),
+        ("x_reused_for_the_lines", "training_loop", "the notebook's `x` is no longer the data the given cell makes (a cell assigned to it"),
+        ("x_reused_for_the_lines", "loss_landscape", "the notebook's `x` is no longer the data the given cell makes (a cell assigned to it"),
     ],
 )
 def test_feedback_names_the_mistake(graded, name, grade_id, words):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autograder.compare import Wrong, as_numbers, matches, read_only, show, uses_the_notebooks_data
+from autograder.checks.given_data import reads_the_notebooks_data
 from solutions import intro_ml as ref
 
 # (points, slope, offset, centre of x, spread of x, noise): other sizes, slopes, offsets, non-centred x
@@ -58,6 +59,7 @@ def notebook_fit() -> np.ndarray:
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_beta_0_and_beta_1_match_the_fit_of_the_notebook_data(student):
     """`beta_0` and `beta_1` match the reference fit of the notebook's data."""
     expected = notebook_fit()

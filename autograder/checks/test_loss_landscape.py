@@ -7,6 +7,7 @@ import pytest
 
 from autograder import plots
 from autograder.compare import Wrong, as_numbers, close_to, label_is, matches, require
+from autograder.checks.given_data import reads_the_notebooks_data
 from solutions import intro_ml as ref
 
 GRADE_ID = "loss_landscape"
@@ -25,6 +26,7 @@ def loss_at(m: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.points(2)
+@reads_the_notebooks_data
 def test_losses_is_the_grid_of_losses_over_m_and_b(student):
     """`losses` matches the reference grid: losses[i, j] = loss_fn(x, y, m_range[i], b_range[j])."""
     expected = reference_grid()
@@ -67,6 +69,7 @@ def diagnose_surface(vertices: np.ndarray) -> str:
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_the_surface_shows_the_loss_at_every_vertex_with_labels_b_m_loss(student):
     """Every drawn surface vertex (X=b, Y=m, Z) is the reference loss at (m, b); labels b, m, loss."""
     axes = [a for a in plots.axes_of(student.figures(GRADE_ID), "3d") if a.surfaces]

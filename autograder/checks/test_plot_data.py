@@ -7,6 +7,7 @@ import pytest
 
 from autograder import plots
 from autograder.compare import Wrong, label_is, require
+from autograder.checks.given_data import reads_the_notebooks_data
 from solutions import intro_ml as ref
 
 GRADE_ID = "plot_data"
@@ -26,6 +27,7 @@ def labels_hint(axes) -> str:
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_the_100_data_points_are_drawn_in_axes_labelled_x_and_y(student):
     """The 100 data points drawn in an axes labelled x / y."""
     x, y = notebook_data()
@@ -44,6 +46,7 @@ def test_the_100_data_points_are_drawn_in_axes_labelled_x_and_y(student):
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
     """A solid line on y = 3x + 2 in that axes, covering at least 80% of the data's x-range."""
     x, y = notebook_data()

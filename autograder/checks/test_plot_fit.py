@@ -5,6 +5,7 @@ import pytest
 from autograder import plots
 from autograder.compare import Wrong, as_numbers, require, show
 from autograder.checks.test_plot_data import notebook_data
+from autograder.checks.given_data import reads_the_notebooks_data
 from solutions import intro_ml as ref
 
 GRADE_ID = "plot_fit"
@@ -23,6 +24,7 @@ def axes_with_data(student):
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_the_data_and_the_real_line_are_drawn(student):
     """The data points and a line on y = 3x + 2."""
     showing = axes_with_data(student)
@@ -33,6 +35,7 @@ def test_the_data_and_the_real_line_are_drawn(student):
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_a_separate_line_shows_the_students_own_fit(student):
     """A second, separate line on y = beta_0 + beta_1 x, with the student's own beta_0 and beta_1."""
     beta_0 = float(as_numbers(student.value("beta_0"), "`beta_0`", ()))

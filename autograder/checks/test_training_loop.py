@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autograder.compare import Wrong, as_numbers, close_to, require, show
+from autograder.checks.given_data import reads_the_notebooks_data
 from solutions import intro_ml as ref
 
 TOLERANCE_TO_FIT = 0.05
@@ -22,6 +23,7 @@ def least_squares_fit() -> np.ndarray:
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
     """`beta_history` has 51 entries matching the reference trajectory."""
     expected = reference_history()
@@ -57,6 +59,7 @@ def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
 
 
 @pytest.mark.points(1)
+@reads_the_notebooks_data
 def test_beta_is_the_last_step_and_near_the_least_squares_fit(student):
     """`beta` equals `beta_history[-1]` and lies within 0.05 of the reference least-squares fit."""
     beta = as_numbers(student.value("beta"), "`beta`", (2,))
