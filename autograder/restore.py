@@ -9,7 +9,9 @@ recognised by their text and kept once). The student's kernelspec is ignored.
 A cell is known by its nbgrader metadata, and when it has lost it (answers pasted into a fresh
 notebook, an editor that drops cell metadata: nbgrader issues #424, #1398) by where it stands
 among the release's cells; of an answer cell copied to try again, the last copy is the answer and
-the others are the student's own cells; see `grade_ids`.
+the others are the student's own cells; see `grade_ids`. Each answer not found as released (by
+its place, among copies, turned into Markdown, or not at all) gets a grader's note just above it,
+which both graders also add to its test's feedback (`notes_in`).
 """
 
 from __future__ import annotations
@@ -126,9 +128,12 @@ def restore(assignment: Assignment, submission: NotebookNode) -> NotebookNode:
 def _notes(assignment: Assignment, submitted: list[NotebookNode], answers: dict[str, NotebookNode]) -> dict[str, str]:
     """For each answer not graded from the one cell the release marked for it, what happened, in words
     for the student and for whoever reads the graded notebook: which cell was taken, or why none."""
+    marked_as = defaultdict(list)
+    for cell in submitted:
+        marked_as[cell_meta(cell).get("grade_id")].append(cell)
     notes = {}
     for grade_id in assignment.answer_ids:
-        marked = [c for c in submitted if cell_meta(c).get("grade_id") == grade_id]
+        marked = marked_as[grade_id]
         answer = answers.get(grade_id)
         if answer is None and marked:
             notes[grade_id] = (f"your answer cell became a {marked[-1].cell_type} cell, so it never ran: it is kept "
