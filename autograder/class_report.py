@@ -1,8 +1,9 @@
 """The class report for instructors, and rebuilding every page of an assignment after grading.
 
 `reports/<assignment>/index.html` answers what an instructor asks after a grading run: how the
-scores spread, which questions went badly, which mistakes were common (to address in class), which
-submissions could not be graded and why, and where each student's feedback page is.
+scores spread, which questions went badly, which mistakes were common (to address in class), where
+the grader had to decide something itself (the grader's notes), which submissions could not be
+graded and why, and where each student's feedback page is.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def write_class_report(course: Path, assignment: str) -> Path:
         _overview(outcomes, assignment),
         _questions(summarize(outcomes)),
         _mistakes(common_mistakes(outcomes)),
+        _graders_notes(outcomes),
         _ungraded(outcomes),
         _students(outcomes, course, assignment, path.parent),
     ])
@@ -168,6 +170,25 @@ def _mistakes(mistakes: list[Mistake]) -> str:
         "names (one student's message shown).</p>\n"
         '<div class="table"><table>\n<thead><tr><th class="num">students</th><th>question</th><th>check</th>'
         f"<th>mistake</th><th>who</th></tr></thead>\n<tbody>{''.join(rows)}</tbody></table></div>\n{more}</section>"
+    )
+
+
+def _graders_notes(outcomes: list[StudentOutcome]) -> str:
+    """What the grader did or saw beside the checks, for the teacher to look at: answers found other
+    than by their cell's metadata (or not found), answer cells that did not finish."""
+    rows = [
+        f"<tr><td>{html.escape(o.student)}</td><td><code>{html.escape(q.grade_id)}</code></td>"
+        f"<td>{words(text[:1].upper() + text[1:])}</td></tr>"
+        for o in outcomes for q in o.questions for note in q.notes if (text := note.removeprefix("Note: ")) != note
+    ]
+    if not rows:
+        return '<section id="notes">\n<h2>Grader\'s notes</h2>\n<p>None.</p>\n</section>'
+    return (
+        '<section id="notes">\n<h2>Grader\'s notes</h2>\n'
+        "<p>Answers the grader found other than by their cell's nbgrader metadata (a note stands above each in "
+        "the graded notebook) or did not find, and answer cells that did not finish: worth a look.</p>\n"
+        '<div class="table"><table>\n<thead><tr><th>student</th><th>question</th><th>note</th></tr></thead>\n'
+        f"<tbody>{''.join(rows)}</tbody></table></div>\n</section>"
     )
 
 

@@ -31,6 +31,7 @@ from autograder import drawing
 from autograder.class_report import rebuild_all
 from autograder.plain import Axes, Figure, Line
 from conftest import make_course, nbgrader
+from hostile import BY_NAME as HOSTILE_BY_NAME
 from submissions import BY_NAME, SEED_LANDSCAPE, Submission, write
 
 ASSIGNMENT = "intro_ml"
@@ -55,7 +56,8 @@ CLASS = {
     ),
 }
 NOT_A_NOTEBOOK = "notebookless"
-STUDENTS = [*CLASS, NOT_A_NOTEBOOK]
+COPIER = "barbara"  # copied three answer cells to try again in the copies (hostile.copied_answer_cells)
+STUDENTS = [*CLASS, COPIER, NOT_A_NOTEBOOK]
 PLOTTED = ("plot_data", "plot_fit", "loss_landscape")
 BROWSER_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -78,6 +80,9 @@ def built(tmp_path_factory) -> Built:
     course = make_course(tmp_path_factory.mktemp("feedback"))
     for student, submission in CLASS.items():
         write(submission, course / "submitted" / student / ASSIGNMENT)
+    copier = course / "submitted" / COPIER / ASSIGNMENT
+    copier.mkdir(parents=True)
+    (copier / f"{ASSIGNMENT}.ipynb").write_bytes(HOSTILE_BY_NAME["copied_answer_cells"].content())
     broken = course / "submitted" / NOT_A_NOTEBOOK / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_text("my answers are in the attached PDF")
@@ -258,6 +263,19 @@ def test_the_class_report_says_which_submission_could_not_be_graded_and_why(buil
     rows = browser.find_elements(By.CSS_SELECTOR, "#ungraded tbody tr")
     assert [r.text.split()[0] for r in rows] == [NOT_A_NOTEBOOK]
     assert "the file is not a notebook" in rows[0].text
+
+
+def test_the_class_report_lists_the_graders_notes_by_student_and_question(built, browser):
+    """The copies barbara made are named there, and her own page says the same beside each question."""
+    open_page(browser, built.report)
+    rows = [r.find_elements(By.TAG_NAME, "td") for r in browser.find_elements(By.CSS_SELECTOR, "#notes tbody tr")]
+    noted = HOSTILE_BY_NAME["copied_answer_cells"].notes
+    assert sorted((r[0].text, r[1].text) for r in rows) == sorted((COPIER, grade_id) for grade_id in noted)
+    assert all("copies of this answer cell" in r[2].text for r in rows)
+    open_page(browser, built.feedback(COPIER))
+    for grade_id, words in noted.items():
+        notes = sections(browser)[grade_id].find_elements(By.CSS_SELECTOR, "p.note")
+        assert any(words.replace("`", "") in n.text for n in notes), grade_id
 
 
 def test_each_student_in_the_class_report_links_to_their_feedback_page(built, browser):
