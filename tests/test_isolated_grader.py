@@ -157,6 +157,15 @@ def test_the_graded_notebook_is_the_release_with_the_students_own_cells_once(gra
         [c.source for c in release.cells if "grade_id" not in c.metadata.get("nbgrader", {})]
 
 
+def test_the_grading_command_starts_its_workers_before_importing_jax_or_nbgrader():
+    """The workers and their kernels import JAX; the main process would spend a second or more of a
+    run's start on it, and on nbgrader, with the workers waiting (the checks import the solutions,
+    and so JAX, only where they run)."""
+    code = "import sys, autograder.__main__; print(sorted(m for m in ('jax', 'nbgrader', 'solutions') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=COURSE, capture_output=True, text=True, timeout=120, check=True)
+    assert run.stdout.strip() == "[]"
+
+
 def test_an_ungradable_file_still_gets_results_with_the_reason(graded_class):
     course, _ = graded_class
     found = results(course, "invalid_json")
