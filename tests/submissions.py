@@ -698,6 +698,12 @@ plt.show()
         {"loss_landscape": 2},
     ),
     Submission(
+        "sorted_together_unlabelled",
+        "sorts x and y together to draw the line left to right, and forgets the axis labels",
+        {"plot_data": "order = jnp.argsort(x)\nx, y = x[order], y[order]\nplt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r')\nplt.show()"},
+        {"plot_data": 0},
+    ),
+    Submission(
         "x_reused_for_the_lines",
         "draws the lines of plot_fit over a new `x`, which the training and the landscape then use",
         {

@@ -155,6 +155,13 @@ def test_feedback_names_the_mistake(graded, name, grade_id, words):
     assert words in feedback(graded, name, grade_id)
 
 
+@pytest.mark.parametrize(("name", "grade_id"), [("no_labels", "plot_data"), ("sorted_together_unlabelled", "plot_data")])
+def test_feedback_blames_the_data_only_where_a_cell_changed_it(graded, name, grade_id):
+    """x and y sorted together are the same points: the missing labels are the mistake, not the data."""
+    text = feedback(graded, name, grade_id)
+    assert "label the axes x and y" in text and "no longer the data" not in text
+
+
 def test_feedback_of_a_perfect_submission_lists_every_check_as_passed(graded):
     text = feedback(graded, "model", "least_squares")
     assert "least_squares: 3 / 3 points" in text and "[failed]" not in text
