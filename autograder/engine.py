@@ -138,7 +138,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
             outcome = _check(questions[grade_id], ran, student_view)
             trouble = answer_trouble.get(questions[grade_id].grade_id)
             if trouble and outcome.score < outcome.max_score:
-                outcome.output += f"\n  Note: your answer cell did not finish: {trouble.rstrip('.')}."
+                outcome.output += with_note(f"your answer cell did not finish: {trouble.rstrip('.')}.")
             outcome.output += with_note(notes.get(questions[grade_id].grade_id))
             outcomes[grade_id] = outcome
             cell.outputs.append(_text_output(outcome.output))
@@ -175,7 +175,8 @@ def zero_outcome(question: Question, why: str) -> TestOutcome:
 
 
 def with_note(note: str | None) -> str:
-    """A restore note (`restore.notes_in`) as the line a test's feedback ends with, or nothing."""
+    """A grader's note (a restore note, `restore.notes_in`, or how the answer cell ended) as a line at
+    the end of a test's feedback, where the feedback pages and the class report find it; or nothing."""
     return f"\n  Note: {note}" if note else ""
 
 
