@@ -131,15 +131,30 @@ class Kernel:
         return self._process.alive()
 
     def _wait_until_ready(self, timeout: float) -> None:
+        """Until the kernel answers on its shell channel and its IOPub messages reach the grader.
+
+        IOPub is a ZeroMQ subscription, which drops what the kernel publishes before it is connected
+        (the "slow joiner"): a cell run too early would seem never to finish, since its end and its
+        outputs come only there. So, as jupyter_client's own `wait_for_ready`, ask again until the
+        IOPub messages of a request arrive too (usually within milliseconds: ask again soon).
+        """
         deadline = time.monotonic() + timeout
+        asked = set()
         while time.monotonic() < deadline:
             if not self.alive():
                 raise KernelDied("the kernel did not start")
             msg_id = self._client.kernel_info()
+            asked.add(msg_id)
             try:
                 self._shell_reply(msg_id, timeout=min(2.0, deadline - time.monotonic()))
-                return
             except TimeoutError:
+                continue
+            try:
+                while True:
+                    msg = self._client.get_iopub_msg(timeout=0.05)
+                    if msg.get("parent_header", {}).get("msg_id") in asked:
+                        return
+            except (queue.Empty, ValueError):
                 continue
         raise KernelDied("the kernel did not start in time")
 

@@ -20,6 +20,9 @@ import nbformat
 import pytest
 
 from autograder import sandbox
+from autograder.kernel import Kernel
+from autograder.sandbox import Limits
+from autograder.warm_sandbox import WarmSandbox
 from conftest import make_course
 from submissions import EXPECTED_FULL, Submission, notebook
 
@@ -212,3 +215,18 @@ def test_removing_a_kernels_directory_never_follows_a_link_swapped_in_for_it(tmp
     (kernels_own / "inner").chmod(0)
     sandbox.remove(kernels_own)
     assert not kernels_own.exists()
+
+
+def test_a_kernel_runs_its_first_cell_at_once_without_a_warm_up():
+    """A kernel's IOPub subscription connects after the kernel starts publishing; a cell sent before
+    it did would lose its end and seem to run until its time limit (a third of the kernels did, before
+    the grader waited for IOPub too, when nothing ran between the start and the first cell)."""
+    limits = Limits(cell_seconds=5)
+    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
+    try:
+        for _ in range(8):
+            with Kernel(limits, None, warm=warm) as kernel:
+                ran = kernel.execute("1 + 1")
+                assert (ran.status, ran.outputs[-1]["data"]["text/plain"]) == ("ok", "2")
+    finally:
+        warm.close()
