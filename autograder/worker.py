@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.util import Finalize
 from pathlib import Path
@@ -28,9 +29,11 @@ def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cac
     first kernel (JAX and matplotlib imported, the first compilations done) while the worker waits
     for its first submission. Later kernels are forked as their submission arrives: the pool has it
     queued already, so starting earlier would gain nothing, and no kernel is left unused at the end.
-    With `spare_kernels` the worker keeps two sandboxes and uses them in turn, so that the next
-    kernel warms up while the current submission runs: faster when cores are spare, for another
-    sandbox and another kernel's memory per worker.
+    Such a kernel is not warmed up: a warm-up nothing waits for only adds the computations this
+    notebook does not need (it compiles those it uses anyway). With `spare_kernels` the worker keeps
+    two sandboxes and uses them in turn, so that the next kernel warms up while the current
+    submission runs: faster when cores are spare, for another sandbox and another kernel's memory
+    per worker.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
@@ -51,14 +54,16 @@ def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cac
         sandboxes=sandboxes,
         ahead=spare_kernels,
     )
-    _worker["spare"] = _worker["starter"].submit(_new_kernel, sandboxes[0])
+    _worker["spare"] = _worker["starter"].submit(_new_kernel, sandboxes[0], True)
     Finalize(None, _close, exitpriority=10)
 
 
-def _new_kernel(warm: WarmSandbox | None) -> tuple[Kernel, WarmSandbox | None]:
-    """The next kernel, forked in `warm` (or a process of its own without the sandbox)."""
-    kernel = Kernel(_worker["limits"], _worker["assignment"].given_code, _worker["sandboxed"], _worker["fonts"],
-                    _worker["jax_cache"], warm=warm)
+def _new_kernel(warm: WarmSandbox | None, ahead: bool) -> tuple[Kernel, WarmSandbox | None]:
+    """The next kernel, forked in `warm` (or a process of its own without the sandbox); warmed up
+    only when started `ahead` of its submission."""
+    given_cells = _worker["assignment"].given_code if ahead else None
+    kernel = Kernel(_worker["limits"], given_cells, _worker["sandboxed"], _worker["fonts"], _worker["jax_cache"],
+                    warm=warm)
     return kernel, warm
 
 
@@ -68,7 +73,7 @@ def _prepare_next(used: WarmSandbox | None) -> None:
     if _worker["sandboxed"] and _worker["ahead"] and len(sandboxes) == 1:
         sandboxes.append(WarmSandbox(_worker["limits"], _worker["fonts"], _worker["jax_cache"]))
     following = next((warm for warm in sandboxes if warm is not used), sandboxes[0])
-    _worker["spare"] = _worker["starter"].submit(_new_kernel, following)
+    _worker["spare"] = _worker["starter"].submit(_new_kernel, following, True)
 
 
 def _close() -> None:
@@ -88,12 +93,15 @@ def _kernel_for_submission() -> tuple[Kernel | None, WarmSandbox | None]:
     then tries once more itself, and says so if it cannot either)."""
     spare = _worker.pop("spare", None)
     try:
-        return spare.result() if spare is not None else _new_kernel(_worker["sandboxes"][0])
+        return spare.result() if spare is not None else _new_kernel(_worker["sandboxes"][0], False)
     except Exception:
         return None, None
 
 
 def grade(student: str, submission_dir: str) -> Graded:
+    """Grade one submission; its time counts the wait for its kernel too (a kernel started ahead
+    was warmed up while the submission before it ran, one started now is not)."""
+    started = time.monotonic()
     kernel, used = _kernel_for_submission()
     if _worker["ahead"]:
         try:
@@ -102,5 +110,7 @@ def grade(student: str, submission_dir: str) -> Graded:
             if kernel is not None:
                 kernel.close()
             raise
-    return grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
-                            _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
+    graded = grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
+                              _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
+    graded.seconds = time.monotonic() - started
+    return graded
