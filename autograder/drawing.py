@@ -17,15 +17,19 @@ import functools
 import hashlib
 import io
 import math
+import os
+import tempfile
 from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
 
 import mpl_toolkits.mplot3d  # noqa: F401 (registers the "3d" projection)
 import numpy as np
 from matplotlib.figure import Figure as Canvas
 from matplotlib.lines import Line2D
 
+from autograder import sandbox
 from autograder.plain import Axes, Figure
-from solutions import intro_ml as ref
 
 SIZE = (4.8, 3.6)  # inches; at DPI, 480 x 360 pixels, sharp enough on a phone and small inline
 DPI = 100
@@ -154,9 +158,55 @@ def _short(text: str) -> str:
 
 @functools.cache  # the same for every student
 def reference_png(grade_id: str) -> bytes | None:
-    """What the question asks for, drawn from the reference solution; None for an unplotted question."""
+    """What the question asks for, drawn from the reference solution; None for an unplotted question.
+
+    Kept on disk between runs (see `_kept`): drawing them needs JAX in the grader's main process,
+    whose import and first computations cost more than the rest of a page.
+    """
     draw = _REFERENCES.get(grade_id)
-    return png(draw) if draw else None
+    if draw is None:
+        return None
+    kept = _kept(grade_id)
+    try:
+        return kept.read_bytes()
+    except OSError:
+        pass
+    picture = png(draw)
+    _keep(picture, kept)
+    return picture
+
+
+def _keep(picture: bytes, path: Path) -> None:
+    """Write `picture` at `path` whole or not at all, even with two runs drawing at once; a cache
+    that cannot be written only means drawing it again next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".drawing-", delete=False) as file:
+            partial = Path(file.name)
+            file.write(picture)
+        os.replace(partial, path)
+    except OSError:
+        if "partial" in locals():
+            partial.unlink(missing_ok=True)
+
+
+def _kept(grade_id: str) -> Path:
+    """Where a reference picture is kept: named after everything it is drawn from (this file, the
+    solutions, the versions of the libraries drawing and computing it), so any change draws it anew.
+    Beside JAX's cache, not in it: a student's kernel reads that one."""
+    solutions = Path(__file__).resolve().parents[1] / "solutions" / "intro_ml.py"
+    sources = Path(__file__).read_bytes() + solutions.read_bytes()
+    versions = " ".join(version(name) for name in ("matplotlib", "numpy", "jax", "jaxlib"))
+    digest = hashlib.sha256(sources + versions.encode()).hexdigest()[:16]
+    return sandbox.default_jax_cache().parent / "reference-figures" / f"{grade_id}-{digest}.png"
+
+
+def _reference():
+    """The solutions, imported (with JAX) only when a reference picture must be drawn."""
+    sandbox.use_jax_cache_here(sandbox.default_jax_cache())
+    from solutions import intro_ml
+
+    return intro_ml
 
 
 def plotted(grade_id: str) -> bool:
@@ -164,11 +214,12 @@ def plotted(grade_id: str) -> bool:
 
 
 def _notebook_data() -> tuple[np.ndarray, np.ndarray]:
-    x, y = ref.data()
+    x, y = _reference().data()
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
 def _reference_plot_data(canvas: Canvas) -> None:
+    ref = _reference()
     x, y = _notebook_data()
     ends = np.array([x.min(), x.max()])
     axes = canvas.add_subplot()
@@ -180,6 +231,7 @@ def _reference_plot_data(canvas: Canvas) -> None:
 
 
 def _reference_plot_fit(canvas: Canvas) -> None:
+    ref = _reference()
     x, y = _notebook_data()
     beta_0, beta_1 = (float(b) for b in ref.least_squares(x, y))
     ends = np.array([x.min(), x.max()])
@@ -193,6 +245,7 @@ def _reference_plot_fit(canvas: Canvas) -> None:
 
 
 def _reference_loss_landscape(canvas: Canvas) -> None:
+    ref = _reference()
     x, y = _notebook_data()
     b_range, m_range = (np.asarray(r, dtype=np.float64) for r in ref.landscape_ranges())
     losses = np.asarray(ref.loss_grid(x, y, m_range, b_range), dtype=np.float64)

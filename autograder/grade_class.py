@@ -14,6 +14,7 @@ import os
 import signal
 import sqlite3
 import sys
+import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -150,7 +151,6 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
         futures = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
-            sandbox.use_jax_cache_here(jax_cache)  # this process draws the reference in the pages
             graded_all = _record_as_graded(course, assignment, options, futures, progress)
         except BaseException as error:
             for future in futures:
@@ -160,21 +160,32 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
                 progress.say(f"interrupted{by}: the submissions graded so far are recorded; "
                              "run again to finish the class")
             raise
-        pool.shutdown(wait=False)  # the workers close their sandboxes while the report is written
-        progress.summary(graded_all)
-        if options.pages:
-            _write_missing_pages(course, assignment, skipped, progress)
-            from autograder.class_report import write_class_report  # late, as in _record_as_graded
-
-            try:
-                report = write_class_report(course, options.assignment)
-            except Exception as error:
-                progress.say(f"warning: no class report ({_first_line(error)}); "
-                             f"`python -m autograder pages {options.assignment}` writes it later")
-            else:
-                progress.say(f"feedback pages in feedback/*/{options.assignment}/, "
-                             f"class report in {report.relative_to(course)}")
+        # The workers close their sandboxes while the report is written. Not `shutdown(wait=False)`:
+        # at exit, Python 3.11 wakes a pool's thread without a lock, and if that thread is closing
+        # its pipe just then, prints "Bad file descriptor"; this waits for the pool before returning.
+        closing = threading.Thread(target=pool.shutdown)
+        closing.start()
+        try:
+            progress.summary(graded_all)
+            if options.pages:
+                _write_pages_and_report(course, assignment, skipped, options.assignment, progress)
+        finally:
+            closing.join()
     return graded_all
+
+
+def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[str], name: str,
+                            progress: Progress) -> None:
+    _write_missing_pages(course, assignment, skipped, progress)
+    from autograder.class_report import write_class_report  # late, as in _record_as_graded
+
+    try:
+        report = write_class_report(course, name)
+    except Exception as error:
+        progress.say(f"warning: no class report ({_first_line(error)}); "
+                     f"`python -m autograder pages {name}` writes it later")
+    else:
+        progress.say(f"feedback pages in feedback/*/{name}/, class report in {report.relative_to(course)}")
 
 
 def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, progress: Progress

@@ -344,6 +344,30 @@ def test_equal_figures_are_drawn_once(monkeypatch):
     assert len(drawing._drawn) == drawing.KEPT_PICTURES
 
 
+KEPT_REFERENCE_PROBE = """
+import sys
+from autograder import drawing
+pictures = [drawing.reference_png(grade_id) for grade_id in ("plot_data", "plot_fit", "loss_landscape")]
+print(sum(map(len, pictures)), "jax" in sys.modules)
+"""
+
+
+def test_the_reference_pictures_are_drawn_once_then_read_without_jax(tmp_path):
+    """The main process draws them with JAX once; every later run reads them and never imports JAX."""
+    def run() -> list[str]:
+        env = {"PATH": str(Path(sys.executable).parent), "XDG_CACHE_HOME": str(tmp_path), "JAX_PLATFORMS": "cpu"}
+        course = Path(drawing.__file__).resolve().parents[1]
+        return subprocess.run([sys.executable, "-c", KEPT_REFERENCE_PROBE], cwd=course, env=env,
+                              capture_output=True, text=True, check=True, timeout=120).stdout.split()
+
+    drawn, read = run(), run()
+    assert drawn[1] == "True" and read == [drawn[0], "False"]
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("intro_ml_autograder/reference-figures/*")) == [
+        "loss_landscape", "plot_data", "plot_fit"]
+    kept = next(tmp_path.glob("intro_ml_autograder/reference-figures/plot_fit-*"))
+    assert kept.read_bytes() == drawing.reference_png("plot_fit")  # what was drawn, whole
+
+
 def test_the_messages_a_student_reads_drop_course_paths_and_tracebacks(built):
     from autograder.feedback import for_student
 
