@@ -89,7 +89,7 @@ def grade_submission(
         if kernel is None or not kernel.alive():
             if kernel is not None:
                 kernel.close()
-            kernel = Kernel(limits, assignment.given_code, sandboxed, fonts, jax_cache)
+            kernel = Kernel(limits, None, sandboxed, fonts, jax_cache)  # not warmed up: nothing waits for it
         with kernel:
             kernel.receive(path, assignment.notebook)
             graded = _run(assignment, student, notebook, kernel, limits)
