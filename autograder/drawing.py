@@ -179,6 +179,7 @@ def reference_png(grade_id: str) -> bytes | None:
 def _keep(picture: bytes, path: Path) -> None:
     """Write `picture` at `path` whole or not at all, even with two runs drawing at once; a cache
     that cannot be written only means drawing it again next time."""
+    partial = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".drawing-", delete=False) as file:
@@ -186,7 +187,7 @@ def _keep(picture: bytes, path: Path) -> None:
             file.write(picture)
         os.replace(partial, path)
     except OSError:
-        if "partial" in locals():
+        if partial is not None:
             partial.unlink(missing_ok=True)
 
 
@@ -201,6 +202,7 @@ def _kept(grade_id: str) -> Path:
     return sandbox.default_jax_cache().parent / "reference-figures" / f"{grade_id}-{digest}.png"
 
 
+@functools.cache  # JAX's cache configured once
 def _reference():
     """The solutions, imported (with JAX) only when a reference picture must be drawn."""
     sandbox.use_jax_cache_here(sandbox.default_jax_cache())
@@ -213,14 +215,14 @@ def plotted(grade_id: str) -> bool:
     return grade_id in _REFERENCES
 
 
-def _notebook_data() -> tuple[np.ndarray, np.ndarray]:
-    x, y = _reference().data()
+def _notebook_data(ref) -> tuple[np.ndarray, np.ndarray]:
+    x, y = ref.data()
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
 def _reference_plot_data(canvas: Canvas) -> None:
     ref = _reference()
-    x, y = _notebook_data()
+    x, y = _notebook_data(ref)
     ends = np.array([x.min(), x.max()])
     axes = canvas.add_subplot()
     axes.scatter(x, y, s=12, label="data")
@@ -232,7 +234,7 @@ def _reference_plot_data(canvas: Canvas) -> None:
 
 def _reference_plot_fit(canvas: Canvas) -> None:
     ref = _reference()
-    x, y = _notebook_data()
+    x, y = _notebook_data(ref)
     beta_0, beta_1 = (float(b) for b in ref.least_squares(x, y))
     ends = np.array([x.min(), x.max()])
     axes = canvas.add_subplot()
@@ -246,7 +248,7 @@ def _reference_plot_fit(canvas: Canvas) -> None:
 
 def _reference_loss_landscape(canvas: Canvas) -> None:
     ref = _reference()
-    x, y = _notebook_data()
+    x, y = _notebook_data(ref)
     b_range, m_range = (np.asarray(r, dtype=np.float64) for r in ref.landscape_ranges())
     losses = np.asarray(ref.loss_grid(x, y, m_range, b_range), dtype=np.float64)
     b_mesh, m_mesh = np.meshgrid(b_range, m_range)  # losses[i, j] is at m_range[i], b_range[j]
