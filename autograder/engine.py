@@ -4,11 +4,16 @@ Cells run in order. At each test cell, its public checks run in the kernel as th
 them (an error or anything on stderr there scores the cell zero, as under nbgrader), then the
 question's hidden checks run here, in the grader's process, asking the kernel only for plain data.
 Every way a submission can fail has a name and a message; none of them stops the class.
+
+A cell that stops the kernel (it kills it, or runs past its time and ignores the interrupt) costs
+only what depends on it: a new kernel runs the cells that had finished again, and the notebook goes
+on without that cell, at most RESTARTS times per submission and within its overall time limit.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +25,8 @@ from autograder.kernel import Kernel, KernelDied, RemoteStudent
 from autograder.restore import MAX_NOTEBOOK_BYTES, Ungradable, notes_in, read_submission, restore, shown
 from autograder.runner import report, run_checks
 from autograder.sandbox import Limits
+
+RESTARTS = 2  # new kernels one submission may get after a cell or a check stopped its kernel
 
 
 @dataclass
@@ -66,8 +73,13 @@ def grade_submission(
     fonts: Path | None = None,
     kernel: Kernel | None = None,
     jax_cache: Path | None = None,
+    new_kernel: Callable[[], Kernel] | None = None,
 ) -> Graded:
-    """Grade one submission, in `kernel` if one was started ahead (it is closed afterwards either way)."""
+    """Grade one submission, in `kernel` if one was started ahead (it is closed afterwards either way).
+
+    `new_kernel` starts a kernel when there is none or the notebook stopped one (a worker's forks one
+    in its warm sandbox); by default a kernel in a sandbox of its own, not warmed up: nothing waits for it.
+    """
     started = time.monotonic()
     path = submission_dir / assignment.notebook
     try:
@@ -85,14 +97,26 @@ def grade_submission(
         if kernel is not None:
             kernel.close()
         return ungradable(assignment, student, str(error))
+    start = new_kernel or (lambda: Kernel(limits, None, sandboxed, fonts, jax_cache))
+
+    def fresh() -> Kernel:
+        """A new kernel with the submitted notebook in its working directory."""
+        started = start()
+        try:
+            started.receive(path, assignment.notebook)
+        except BaseException:
+            started.close_quietly()
+            raise
+        return started
+
     try:
         if kernel is None or not kernel.alive():
             if kernel is not None:
                 kernel.close()
-            kernel = Kernel(limits, None, sandboxed, fonts, jax_cache)  # not warmed up: nothing waits for it
+            kernel = start()
         with kernel:
             kernel.receive(path, assignment.notebook)
-            graded = _run(assignment, student, notebook, kernel, limits)
+            graded = _run(assignment, student, notebook, kernel, limits, fresh)
     except KernelDied as error:
         graded = ungradable(assignment, student, f"the notebook's kernel could not start ({error})")
     graded.seconds = time.monotonic() - started
@@ -103,55 +127,121 @@ def _kind(path: Path) -> str:
     return "folder" if path.is_dir() else "named pipe" if path.is_fifo() else "socket or device"
 
 
-def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: Kernel, limits: Limits) -> Graded:
+def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: Kernel, limits: Limits,
+         fresh: Callable[[], Kernel]) -> Graded:
     questions = {q.test_id: q for q in assignment.questions}
     outcomes: dict[str, TestOutcome] = {}
     answer_cells: dict[str, int | None] = {}
     answer_trouble: dict[str, str] = {}  # grade id -> how its answer cell ended, when not well
     deadline = time.monotonic() + limits.submission_seconds
     problem = ""
+    stopped: list[str] = []  # how each kernel that a new one replaced stopped
+    finished: list[tuple[str | None, str]] = []  # (grade id, code) of the cells that ran to their end
+    current = kernel
     student_view = RemoteStudent(kernel, answer_cells)
     notes = notes_in(notebook)  # answers found other than by their metadata, or not found
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        grade_id = cell_meta(cell).get("grade_id")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            problem = f"the notebook ran for more than {limits.submission_seconds:g} s in all and was stopped"
-            break
-        try:
-            ran = kernel.execute(cell.source, timeout=min(limits.cell_seconds, remaining))
-        except KernelDied as error:
-            problem = f"the kernel stopped while running a cell ({error})"
-            cell.outputs = [_text_output(f"[grader] {problem}")]
-            break
-        cell.outputs = [nbformat.from_dict(output) for output in ran.outputs]
-        cell.execution_count = ran.execution_count
-        if ran.status == "timeout":
-            cell.outputs.append(_text_output(f"[grader] {ran.error}"))
-        if grade_id in assignment.answer_ids:
-            answer_cells[grade_id] = ran.execution_count
-            if ran.status != "ok":
-                answer_trouble[grade_id] = ran.error
-        if grade_id in questions:
-            outcome = _check(questions[grade_id], ran, student_view)
-            trouble = answer_trouble.get(questions[grade_id].grade_id)
-            if trouble and outcome.score < outcome.max_score:
-                outcome.output += with_note(f"your answer cell did not finish: {trouble.rstrip('.')}.")
-            outcome.output += with_note(notes.get(questions[grade_id].grade_id))
-            outcomes[grade_id] = outcome
-            cell.outputs.append(_text_output(outcome.output))
-            cell.outputs.append(_score_output(outcome.score, ran.execution_count))
-            if not kernel.alive():
-                problem = "the kernel stopped while the checks were asking it for answers"
+    try:
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type != "code":
+                continue
+            grade_id = cell_meta(cell).get("grade_id")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                problem = f"the notebook ran for more than {limits.submission_seconds:g} s in all and was stopped"
                 break
+            try:
+                ran = current.execute(cell.source, timeout=min(limits.cell_seconds, remaining))
+            except KernelDied as error:
+                why = f"the kernel stopped while running this cell ({error})"
+                if grade_id in assignment.answer_ids:
+                    answer_trouble[grade_id] = why
+                if grade_id in questions:
+                    outcomes[grade_id] = zero_outcome(questions[grade_id], f"Not graded: {why}.")
+                current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
+                                     unchecked=_tests_after(notebook.cells, index, questions))
+                if current is None:
+                    problem = f"the kernel stopped while running a cell ({error})"
+                    cell.outputs = [_text_output(f"[grader] {problem}")]
+                    break
+                stopped.append(f"a cell stopped the kernel ({error})")
+                student_view.kernel = current
+                cell.outputs = [_text_output(f"[grader] {why}; a new kernel ran the cells before it again, "
+                                             "and the notebook went on without it")]
+                cell.execution_count = None
+                continue
+            cell.outputs = [nbformat.from_dict(output) for output in ran.outputs]
+            cell.execution_count = ran.execution_count
+            if ran.status == "timeout":
+                cell.outputs.append(_text_output(f"[grader] {ran.error}"))
+            else:  # a cell stopped once is not run again in a new kernel
+                finished.append((grade_id, cell.source))
+            if grade_id in assignment.answer_ids:
+                answer_cells[grade_id] = ran.execution_count
+                if ran.status != "ok":
+                    answer_trouble[grade_id] = ran.error
+            if grade_id in questions:
+                outcome = _check(questions[grade_id], ran, student_view)
+                trouble = answer_trouble.get(questions[grade_id].grade_id)
+                if trouble and outcome.score < outcome.max_score:
+                    outcome.output += with_note(f"your answer cell did not finish: {trouble.rstrip('.')}.")
+                outcome.output += with_note(notes.get(questions[grade_id].grade_id))
+                outcomes[grade_id] = outcome
+                cell.outputs.append(_text_output(outcome.output))
+                cell.outputs.append(_score_output(outcome.score, ran.execution_count))
+                if not current.alive():
+                    current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
+                                         unchecked=_tests_after(notebook.cells, index, questions))
+                    if current is None:
+                        problem = "the kernel stopped while the checks were asking it for answers"
+                        break
+                    stopped.append(f"the kernel stopped while the checks of {questions[grade_id].grade_id} "
+                                   "were asking it for answers")
+                    student_view.kernel = current
+    finally:
+        if current is not None and current is not kernel:
+            current.close_quietly()
+    if stopped and not problem:  # said at the top of the results: the questions' scores hold what it cost
+        problem = "grading went on in a new kernel after " + ", and again after ".join(stopped)
     for question in assignment.questions:
         if question.test_id not in outcomes:
             reason = problem or "this test cell did not run"
             outcomes[question.test_id] = zero_outcome(question, f"Not graded: {reason}.")
     tests = [outcomes[q.test_id] for q in assignment.questions]
     return Graded(student, tests, notebook, problem, figures=student_view.drawn)
+
+
+def _restarted(stopped: Kernel, finished: list[tuple[str | None, str]], fresh: Callable[[], Kernel],
+               answer_cells: dict[str, int | None], deadline: float, limits: Limits, restarts: int,
+               unchecked: bool) -> Kernel | None:
+    """A new kernel in which the cells that had `finished` ran again (their outputs are not kept, the
+    answers' figures are the new ones); None when none may or can take over, or no question is left
+    to check."""
+    stopped.close_quietly()
+    if restarts >= RESTARTS or not unchecked:
+        return None
+    try:
+        kernel = fresh()
+    except Exception:  # no kernel can start: the submission ends here, as if none was tried
+        return None
+    try:
+        for grade_id, code in finished:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise KernelDied("no time left")
+            again = kernel.execute(code, timeout=min(limits.cell_seconds, remaining))
+            if again.status == "timeout":
+                raise KernelDied("a cell that had finished did not finish again")
+            if grade_id in answer_cells:
+                answer_cells[grade_id] = again.execution_count
+    except KernelDied:
+        kernel.close_quietly()
+        return None
+    return kernel
+
+
+def _tests_after(cells: list[NotebookNode], index: int, questions: dict[str, Question]) -> bool:
+    """Whether a test cell comes after cell `index`: a new kernel is worth starting only for one."""
+    return any(cell_meta(cell).get("grade_id") in questions for cell in cells[index + 1:])
 
 
 def _check(question, ran, student_view) -> TestOutcome:

@@ -20,15 +20,11 @@ from jupyter_client.connect import write_connection_file
 from autograder import sandbox
 from autograder.plain import BadReply, Figure, parse_reply
 from autograder.sandbox import Limits
-from autograder.student import encode_args, figures_of, value_of
+from autograder.student import KernelDied, encode_args, figures_of, value_of
 from autograder.warm_sandbox import WarmSandbox
 
 AGENT_SOURCE = (Path(__file__).resolve().parent / "kernel_agent.py").read_text()
 AGENT = "__import__('sys').modules['_grading_agent']"
-
-
-class KernelDied(RuntimeError):
-    """The kernel stopped answering: it crashed, exited, ran out of memory or was killed."""
 
 
 @dataclass
@@ -196,10 +192,15 @@ class Kernel:
         return msg["content"]
 
     def interrupt(self) -> bool:
-        """Interrupt the running code; whether the kernel came back within a few seconds."""
+        """Interrupt the running code; whether the kernel came back within a few seconds.
+
+        Back means it runs code again: a kernel whose student closed its standard output still
+        answers `kernel_info` but never finishes an execution, and every later request would wait
+        out its whole time limit.
+        """
         msg = self._client.session.msg("interrupt_request", content={})
         self._client.control_channel.send(msg)
-        msg_id = self._client.kernel_info()
+        msg_id = self._client.execute("", silent=True, store_history=False, allow_stdin=False)
         try:
             self._shell_reply(msg_id, timeout=5)
             return True
@@ -311,21 +312,21 @@ class RemoteStudent:
     """The `Student` interface served by a sandboxed kernel: the checks never touch it directly."""
 
     def __init__(self, kernel: Kernel, answer_cells: dict[str, int | None]):
-        self._kernel = kernel
+        self.kernel = kernel  # the grader swaps in a new one if the notebook stops it
         self._answer_cells = answer_cells  # grade id -> execution count of the answer cell
         self.drawn: dict[str, list] = {}  # grade id -> the figures' plain data, kept for feedback
 
     def value(self, name: str) -> Any:
-        return value_of(self._kernel.ask(f"{AGENT}.value({name!r})"), name)
+        return value_of(self.kernel.ask(f"{AGENT}.value({name!r})"), name)
 
     def call(self, name: str, *args: Any) -> Any:
-        return value_of(self._kernel.ask(f"{AGENT}.call({name!r}, {encode_args(args)!r})"), name)
+        return value_of(self.kernel.ask(f"{AGENT}.call({name!r}, {encode_args(args)!r})"), name)
 
     def figures(self, grade_id: str) -> list[Figure]:
         count = self._answer_cells.get(grade_id)
         if count is None:
             return []
-        text = self._kernel.ask(f"{AGENT}.figures({int(count)})")
+        text = self.kernel.ask(f"{AGENT}.figures({int(count)})")
         figures = figures_of(text)
         if figures:
             self.drawn[grade_id] = parse_reply(text)["figures"]  # checked by figures_of just above

@@ -19,7 +19,7 @@ from pathlib import Path
 from autograder.checks import given_data
 from autograder.compare import Wrong
 from autograder.plain import BadReply
-from autograder.student import NotDefined, Student, StudentRaised
+from autograder.student import KernelDied, NotDefined, Student, StudentRaised
 
 CHECKS = Path(__file__).resolve().parent / "checks"
 
@@ -45,6 +45,8 @@ def message_for(error: BaseException) -> str:
         return f"The grader could not read your answer: {error}."
     if isinstance(error, TimeoutError):
         return f"Your code took too long to answer the check ({error})."
+    if isinstance(error, KernelDied):
+        return f"Your notebook's kernel stopped while this question was being checked ({error}): no answer could come."
     return f"The check could not be completed ({type(error).__name__}: {str(error)[:300]})."
 
 

@@ -25,6 +25,10 @@ class NotDefined(Exception):
         self.name = name
 
 
+class KernelDied(RuntimeError):
+    """The kernel stopped answering: it crashed, exited, ran out of memory or was killed."""
+
+
 class StudentRaised(Exception):
     """The student's function raised an exception when a check called it."""
 

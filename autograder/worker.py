@@ -111,6 +111,7 @@ def grade(student: str, submission_dir: str) -> Graded:
                 kernel.close()
             raise
     graded = grade_submission(_worker["assignment"], student, Path(submission_dir), _worker["limits"],
-                              _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"])
+                              _worker["sandboxed"], _worker["fonts"], kernel=kernel, jax_cache=_worker["jax_cache"],
+                              new_kernel=lambda: _new_kernel(used or _worker["sandboxes"][0], False)[0])
     graded.seconds = time.monotonic() - started
     return graded

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from submissions import BY_NAME as HONEST
-from submissions import EXPECTED_FULL, Submission, notebook
+from submissions import EXPECTED_FULL, Submission, model_answers, notebook
 
 # Fragments of the course's hidden files; a graded notebook showing any of them has leaked.
 SECRETS = (
@@ -410,11 +410,10 @@ HOGS_MEMORY_IN_MANY_PROCESSES = Hostile(
 
 def _filled_sockets_directory_loses() -> dict[str, float]:
     """The sockets' directory is in /dev/shm: where the memory cgroup caps the sandbox, the kernel
-    is killed in the x2_25 cell (and loses that question and those after); elsewhere /dev/shm's size
-    refuses the files if it is smaller than 3 GiB (without /dev/shm they go to disk)."""
+    is killed in the x2_25 cell (a new kernel goes on without it); elsewhere /dev/shm's size refuses
+    the files if it is smaller than 3 GiB (without /dev/shm they go to disk)."""
     if MEMORY_CAPPED:
-        order = list(EXPECTED_FULL)
-        return dict.fromkeys(order[order.index("x2_25"):], 0)
+        return {"x2_25": 0}
     shm = Path("/dev/shm")
     return {} if shm.is_dir() and shutil.disk_usage(shm).free < 3 << 30 else {"x2_25": 0}
 
@@ -434,7 +433,39 @@ HOSTILE = [
             {"x2_25": "hog = [bytearray(1 << 30) for _ in range(16)]\nbeta_25 = (3.0, 4.0)"}, {"x2_25": 0}),
     Hostile("kernel_kills_itself", "kills its own kernel in the training cell",
             {"training_loop": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"},
-            {"training_loop": 0, "loss_landscape": 0}, says="kernel"),
+            {"training_loop": 0}, says="the kernel stopped while running this cell"),
+    Hostile("ignores_interrupts_in_a_cell", "loops forever in the first plotting cell, deaf to interrupts",
+            {"plot_data": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"},
+            {"plot_data": 0}, says="did not respond to the interrupt"),
+    Hostile("swallows_keyboard_interrupt", "retries the training forever behind a bare except",
+            {"training_loop": "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except:\n        pass"},
+            {"training_loop": 0}, says="the kernel stopped while running this cell"),
+    Hostile("ignores_interrupts_in_a_function", "least_squares turns interrupts off and never returns",
+            {"least_squares": "import signal\ndef least_squares(x, y):\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+             "    while True:\n        pass"},
+            {"least_squares": 0, "plot_fit": 1}, says="beta_0 and beta_1 are not defined"),
+    Hostile("kills_its_kernel_in_every_cell", "every answer from x2_25 on kills its own kernel",
+            {grade_id: "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+             for grade_id in ("x2_25", "grad_of_loss", "one_epoch", "training_loop", "loss_landscape")},
+            {"x2_25": 0, "grad_of_loss": 0, "one_epoch": 0, "training_loop": 0, "loss_landscape": 0},
+            says="the kernel stopped while running this cell"),
+    Hostile("kills_its_kernel_on_hidden_data", "grad_of_loss kills its kernel when called on other data than x, y",
+            {"grad_of_loss": model_answers()["grad_of_loss"] + "\nimport os, signal\n_grad = grad_of_loss\n"
+             "def grad_of_loss(params, x_, y_):\n    if x_.shape != x.shape or not bool((x_ == x).all()):\n"
+             "        os.kill(os.getpid(), signal.SIGKILL)\n    return _grad(params, x_, y_)"},
+            {"grad_of_loss": 0, "one_epoch": 0}, says="kernel"),
+    Hostile("breaks_its_kernels_messages", "patches json so that its kernel can send no message",
+            {"x2_25": "import json\n_real = json.dumps\njson.JSONEncoder.encode = lambda self, o: _real(0)\n"
+             "beta_25 = (3.0, 4.0)"}, {"x2_25": 0}),
+    Hostile("closes_its_output", "closes its standard output and error after drawing the landscape",
+            {"loss_landscape": model_answers()["loss_landscape"] + "\nimport os, sys\nos.close(1)\nos.close(2)\n"
+             "sys.stdout = sys.stderr = None"}, {"loss_landscape": 0}, says="stopped"),
+    Hostile("asks_for_input", "reads beta_25 with input()",
+            {"x2_25": "beta_25 = (float(input('beta_0? ')), 4.0)"}, {"x2_25": 0}, says="StdinNotImplementedError"),
+    Hostile("prints_forever_from_a_thread", "leaves a thread printing for the rest of the notebook",
+            {"x2_25": "import threading\nbeta_25 = (3.0, 4.0)\n"
+             "def chatter():\n    while True:\n        print('still here ' * 40)\n"
+             "threading.Thread(target=chatter, daemon=True).start()"}),
     Hostile("system_exit", "raises SystemExit after answering, and calls exit() at the end",
             {"x2_25": "beta_25 = (3.0, 4.0)\nraise SystemExit(0)",
              "loss_landscape": "import sys\nsys.exit(3)"}, {"loss_landscape": 0}),
