@@ -138,7 +138,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
     stopped: list[str] = []  # how each kernel that a new one replaced stopped
     finished: list[tuple[str | None, str]] = []  # (grade id, code) of the cells that ran to their end
     current = kernel
-    student_view = RemoteStudent(kernel, answer_cells)
+    student_view = RemoteStudent(kernel, answer_cells, deadline)
     notes = notes_in(notebook)  # answers found other than by their metadata, or not found
     try:
         for index, cell in enumerate(notebook.cells):

@@ -298,7 +298,7 @@ class Kernel:
         except TimeoutError:
             if not self.interrupt():
                 self.close_quietly()
-            raise TimeoutError(f"no answer within {timeout:g} s") from None
+            raise TimeoutError(f"no answer within {timeout:.3g} s") from None
         answer = reply.get("user_expressions", {}).get("answer", {})
         if answer.get("status") != "ok":
             raise BadReply(f"the kernel could not answer ({str(answer.get('ename', 'no reply'))[:100]})")
@@ -309,25 +309,44 @@ class Kernel:
 
 
 class RemoteStudent:
-    """The `Student` interface served by a sandboxed kernel: the checks never touch it directly."""
+    """The `Student` interface served by a sandboxed kernel: the checks never touch it directly.
 
-    def __init__(self, kernel: Kernel, answer_cells: dict[str, int | None]):
+    Each answer may take a cell's time limit, and all of them end at `deadline` (`time.monotonic()`),
+    the submission's: a function slow on every call the checks make cannot stretch one submission's
+    grading past its limit (under Gradescope, past the container's).
+    """
+
+    def __init__(self, kernel: Kernel, answer_cells: dict[str, int | None], deadline: float):
         self.kernel = kernel  # the grader swaps in a new one if the notebook stops it
         self._answer_cells = answer_cells  # grade id -> execution count of the answer cell
+        self._deadline = deadline
         self.drawn: dict[str, list] = {}  # grade id -> the figures' plain data, kept for feedback
 
     def value(self, name: str) -> Any:
-        return value_of(self.kernel.ask(f"{AGENT}.value({name!r})"), name)
+        return value_of(self._ask(f"{AGENT}.value({name!r})"), name)
 
     def call(self, name: str, *args: Any) -> Any:
-        return value_of(self.kernel.ask(f"{AGENT}.call({name!r}, {encode_args(args)!r})"), name)
+        return value_of(self._ask(f"{AGENT}.call({name!r}, {encode_args(args)!r})"), name)
 
     def figures(self, grade_id: str) -> list[Figure]:
         count = self._answer_cells.get(grade_id)
         if count is None:
             return []
-        text = self.kernel.ask(f"{AGENT}.figures({int(count)})")
+        text = self._ask(f"{AGENT}.figures({int(count)})")
         figures = figures_of(text)
         if figures:
             self.drawn[grade_id] = parse_reply(text)["figures"]  # checked by figures_of just above
         return figures
+
+    def _ask(self, expression: str) -> str:
+        limits = self.kernel.limits
+        left = self._deadline - time.monotonic()
+        ran_out = f"the notebook's {limits.submission_seconds:g} s in all ran out"
+        if left <= 0:
+            raise TimeoutError(ran_out)
+        try:
+            return self.kernel.ask(expression, timeout=min(limits.cell_seconds, left))
+        except TimeoutError:
+            if left < limits.cell_seconds:
+                raise TimeoutError(f"no answer before {ran_out}") from None
+            raise

@@ -28,7 +28,7 @@ from autograder.sandbox import Limits
 from conftest import COURSE, make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
-from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, write
+from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, model_answers, write
 
 LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
 CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
@@ -612,3 +612,29 @@ def test_no_sandbox_grades_the_same_when_asked_for_explicitly(tmp_path):
     graded = next(e for e in events if e["event"] == "graded")
     assert graded["student"] == "trusted" and graded["score"] == 16 and graded["tests"]["loss_landscape_test"] == 2
     assert events[-1]["event"] == "summary" and events[-1]["questions"]["loss_landscape"]["lost_points"] == 1
+
+
+def test_the_time_limit_of_a_submission_bounds_its_checks_too(tmp_path):
+    """Each call a check makes stays under the cell limit, yet one question's calls together would
+    run far past the submission's limit: grading stops at it, and what was graded before keeps its
+    points."""
+    course = make_course(tmp_path / "course")
+    slow = model_answers()["grad_of_loss"] + (
+        "\nimport time\n_grad = grad_of_loss\n"
+        "def grad_of_loss(params, x_, y_):\n"
+        "    if x_.shape != x.shape or not bool((x_ == x).all()):\n"
+        "        time.sleep(9.5)  # only on the checks' data, under the 10 s a call may take\n"
+        "    return _grad(params, x_, y_)")
+    write(Submission("slow_on_hidden_data", "slow on the checks' data", {"grad_of_loss": slow}),
+          course / "submitted" / "slow" / "intro_ml")
+    run = grade(course, "--cell-timeout", "10", "--timeout", "12")
+    assert run.returncode == 0, run.stderr
+    graded = results(course, "slow")
+    # ~3 s of cells, then grad_of_loss's three hidden calls of 9.5 s each: 31 s without the bound
+    assert graded["extra_data"]["seconds"] < 22
+    assert "ran for more than 12 s in all" in graded["extra_data"]["problem"]
+    scores = {t["name"].removesuffix("_test"): t["score"] for t in graded["tests"]}
+    assert all(scores[grade_id] == EXPECTED_FULL[grade_id] for grade_id in ("plot_data", "least_squares", "plot_fit", "x2_25"))
+    assert scores["one_epoch"] == 0
+    said = "\n".join(t["output"] for t in graded["tests"])
+    assert "12 s in all ran out" in said
