@@ -157,13 +157,14 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                     answer_trouble[grade_id] = why
                 if grade_id in questions:
                     outcomes[grade_id] = zero_outcome(questions[grade_id], f"Not graded: {why}.")
+                culprit = f"{_which(cell, grade_id, assignment, questions)} stopped the kernel ({error})"
                 current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
                                      unchecked=_tests_after(notebook.cells, index, questions))
                 if current is None:
-                    problem = f"the kernel stopped while running a cell ({error})"
+                    problem = (_went_on(stopped) + "; then " if stopped else "") + culprit
                     cell.outputs = [_text_output(f"[grader] {problem}")]
                     break
-                stopped.append(f"a cell stopped the kernel ({error})")
+                stopped.append(culprit)
                 student_view.kernel = current
                 cell.outputs = [_text_output(f"[grader] {why}; a new kernel ran the cells before it again, "
                                              "and the notebook went on without it")]
@@ -192,7 +193,8 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                     current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
                                          unchecked=_tests_after(notebook.cells, index, questions))
                     if current is None:
-                        problem = "the kernel stopped while the checks were asking it for answers"
+                        problem = ((_went_on(stopped) + "; then " if stopped else "")
+                                   + "the kernel stopped while the checks were asking it for answers")
                         break
                     stopped.append(f"the kernel stopped while the checks of {questions[grade_id].grade_id} "
                                    "were asking it for answers")
@@ -201,7 +203,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
         if current is not None and current is not kernel:
             current.close_quietly()
     if stopped and not problem:  # said at the top of the results: the questions' scores hold what it cost
-        problem = "grading went on in a new kernel after " + ", and again after ".join(stopped)
+        problem = _went_on(stopped)
     for question in assignment.questions:
         if question.test_id not in outcomes:
             reason = problem or "this test cell did not run"
@@ -237,6 +239,20 @@ def _restarted(stopped: Kernel, finished: list[tuple[str | None, str]], fresh: C
         kernel.close_quietly()
         return None
     return kernel
+
+
+def _went_on(stopped: list[str]) -> str:
+    return "grading went on in a new kernel after " + ", and again after ".join(stopped)
+
+
+def _which(cell: NotebookNode, grade_id: str | None, assignment: Assignment, questions: dict[str, Question]) -> str:
+    """The cell, as a student finds it in the notebook."""
+    if grade_id in assignment.answer_ids:
+        return f"your answer cell of {grade_id}"
+    if grade_id in questions:
+        return f"the test cell of {questions[grade_id].grade_id}"
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    return f"the {'given' if cell_meta(cell).get('locked') else 'added'} cell `{first[:60]}`"
 
 
 def _tests_after(cells: list[NotebookNode], index: int, questions: dict[str, Question]) -> bool:

@@ -449,6 +449,8 @@ HOSTILE = [
              for grade_id in ("x2_25", "grad_of_loss", "one_epoch", "training_loop", "loss_landscape")},
             {"x2_25": 0, "grad_of_loss": 0, "one_epoch": 0, "training_loop": 0, "loss_landscape": 0},
             says="the kernel stopped while running this cell"),
+    Hostile("segfaults_in_a_plot", "crashes its kernel with a segmentation fault in the fitted-line plot",
+            {"plot_fit": "import ctypes\nctypes.string_at(0)"}, {"plot_fit": 0}, says="the kernel stopped"),
     Hostile("kills_its_kernel_on_hidden_data", "grad_of_loss kills its kernel when called on other data than x, y",
             {"grad_of_loss": model_answers()["grad_of_loss"] + "\nimport os, signal\n_grad = grad_of_loss\n"
              "def grad_of_loss(params, x_, y_):\n    if x_.shape != x.shape or not bool((x_ == x).all()):\n"

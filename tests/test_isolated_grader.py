@@ -136,6 +136,27 @@ def test_feedback_says_what_went_wrong(graded_class, hostile):
     assert outputs and hostile.says in outputs[0]
 
 
+@pytest.mark.parametrize(("name", "said", "skipped"), [
+    ("kernel_kills_itself", "grading went on in a new kernel after your answer cell of training_loop stopped the kernel",
+     {"training_loop"}),
+    ("kills_its_kernel_on_hidden_data", "grading went on in a new kernel after the kernel stopped while the checks "
+                                        "of grad_of_loss were asking it for answers", set()),
+    ("kills_its_kernel_in_every_cell", "and again after your answer cell of grad_of_loss stopped the kernel "
+                                       "(the kernel died while running the cell); then your answer cell of one_epoch",
+     {"x2_25", "grad_of_loss"}),
+])
+def test_a_stopped_kernel_is_named_with_the_cell_that_stopped_it_and_the_run_goes_on(graded_class, name, said, skipped):
+    """The results name the cell; the graded notebook shows it, unnumbered, as the one a new kernel went on without."""
+    course, _ = graded_class
+    graded = results(course, name)
+    assert said in graded["output"] and graded["extra_data"]["problem"] == graded["output"]
+    notebook = nbformat.read(course / "autograded" / name / "intro_ml" / "intro_ml.ipynb", as_version=4)
+    went_on_without = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells if c.cell_type == "code"
+                       and c.execution_count is None and any("a new kernel ran the cells before it again"
+                                                             in o.get("text", "") for o in c.outputs)}
+    assert went_on_without == skipped
+
+
 @pytest.mark.parametrize("hostile", [h for h in HOSTILE if h.notes], ids=lambda h: h.name)
 def test_an_answer_not_found_as_released_says_how_it_was_graded(graded_class, hostile):
     """In its test's feedback and, for formgrader, just above the answer in the graded notebook."""
