@@ -219,7 +219,7 @@ def _restarted(stopped: Kernel, finished: list[tuple[str | None, str]], fresh: C
     answers' figures are the new ones); None when none may or can take over, or no question is left
     to check."""
     stopped.close_quietly()
-    if restarts >= RESTARTS or not unchecked:
+    if restarts >= RESTARTS or not unchecked or time.monotonic() >= deadline:
         return None
     try:
         kernel = fresh()
