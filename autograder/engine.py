@@ -140,6 +140,19 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
     current = kernel
     student_view = RemoteStudent(kernel, answer_cells, deadline)
     notes = notes_in(notebook)  # answers found other than by their metadata, or not found
+
+    def take_over(culprit: str, index: int) -> bool:
+        """Go on in a new kernel after `culprit` stopped the current one; if none may or can, say why."""
+        nonlocal current, problem
+        current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
+                             unchecked=_tests_after(notebook.cells, index, questions))
+        if current is None:
+            problem = (_went_on(stopped) + "; then " if stopped else "") + culprit
+            return False
+        stopped.append(culprit)
+        student_view.kernel = current
+        return True
+
     try:
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
@@ -157,15 +170,9 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                     answer_trouble[grade_id] = why
                 if grade_id in questions:
                     outcomes[grade_id] = zero_outcome(questions[grade_id], f"Not graded: {why}.")
-                culprit = f"{_which(cell, grade_id, assignment, questions)} stopped the kernel ({error})"
-                current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
-                                     unchecked=_tests_after(notebook.cells, index, questions))
-                if current is None:
-                    problem = (_went_on(stopped) + "; then " if stopped else "") + culprit
+                if not take_over(f"{_which(cell, grade_id, assignment, questions)} stopped the kernel ({error})", index):
                     cell.outputs = [_text_output(f"[grader] {problem}")]
                     break
-                stopped.append(culprit)
-                student_view.kernel = current
                 cell.outputs = [_text_output(f"[grader] {why}; a new kernel ran the cells before it again, "
                                              "and the notebook went on without it")]
                 cell.execution_count = None
@@ -189,16 +196,9 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                 outcomes[grade_id] = outcome
                 cell.outputs.append(_text_output(outcome.output))
                 cell.outputs.append(_score_output(outcome.score, ran.execution_count))
-                if not current.alive():
-                    current = _restarted(current, finished, fresh, answer_cells, deadline, limits, len(stopped),
-                                         unchecked=_tests_after(notebook.cells, index, questions))
-                    if current is None:
-                        problem = ((_went_on(stopped) + "; then " if stopped else "")
-                                   + "the kernel stopped while the checks were asking it for answers")
-                        break
-                    stopped.append(f"the kernel stopped while the checks of {questions[grade_id].grade_id} "
-                                   "were asking it for answers")
-                    student_view.kernel = current
+                asking = f"the kernel stopped while the checks of {questions[grade_id].grade_id} were asking it for answers"
+                if not current.alive() and not take_over(asking, index):
+                    break
     finally:
         if current is not None and current is not kernel:
             current.close_quietly()

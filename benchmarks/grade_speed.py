@@ -9,9 +9,10 @@ not do), then with nbgrader (the baseline), then with the kit's default once mor
 `--no-pages` (the same work as nbgrader's), then with `--spare-kernels` (a second sandbox per worker
 warming the next kernel). The default's figures are those of its two runs together (wall time:
 their mean), one just before nbgrader's and one just after: the machine's speed drifts within
-minutes, and a steady drift then changes the ratio nbgrader's run takes against them not at all. It prints per-submission medians, wall times, throughput, the ratios, each run's
-peak memory (the grader and every process it started), and whether nbgrader and the kit gave every
-student the same score on every question.
+minutes, and a steady drift then changes the ratio nbgrader's run takes against them not at all.
+It prints per-submission medians, wall times, throughput, the ratios, each run's peak memory (the
+grader and every process it started), and whether nbgrader and the kit gave every student the same
+score on every question.
 
 Memory is reported twice: the proportional set size (PSS, each shared page divided among the
 processes sharing it: the memory the run really occupies) and the plain sum of resident sizes
