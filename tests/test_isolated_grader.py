@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -25,7 +26,7 @@ from nbgrader.api import Gradebook
 
 from autograder import course_lock, sandbox
 from autograder.sandbox import Limits
-from conftest import COURSE, make_course, nbgrader
+from conftest import COURSE, jax_keeps_compilations, make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, model_answers, write
@@ -312,22 +313,22 @@ def lateness(course: Path) -> dict[str, tuple]:
 
 def test_submission_times_and_late_penalties_are_recorded_as_nbgrader_records_them(tmp_path):
     """The time `nbgrader collect` wrote, not the grading's; the course's own late-submission rule."""
-    courses = [make_course(tmp_path / kind) for kind in ("isolated", "nbgrader")]
-    for course in courses:
-        with open(course / "nbgrader_config.py", "a") as config:
-            config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-        nbgrader(course, "generate_assignment", "intro_ml", "--force")
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-            gradebook.update_or_create_assignment("intro_ml", duedate=DUE)
+    isolated = make_course(tmp_path / "isolated")
+    with open(isolated / "nbgrader_config.py", "a") as config:
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    nbgrader(isolated, "generate_assignment", "intro_ml", "--force")
+    with Gradebook(f"sqlite:///{isolated / 'gradebook.db'}") as gradebook:
+        gradebook.update_or_create_assignment("intro_ml", duedate=DUE)
+    plain = shutil.copytree(isolated, tmp_path / "nbgrader")  # the same release and gradebook
+    for course in (isolated, plain):
         for name, when in SUBMITTED_AT.items():
             folder = course / "submitted" / name / "intro_ml"
             write(HONEST_BY_NAME["model"], folder)
             if when:
                 (folder / "timestamp.txt").write_text(when)
-    isolated, plain = courses
     first = grade(isolated)
     assert first.returncode == 0
-    nbgrader(plain, "autograde", "intro_ml")
+    nbgrader(plain, "autograde", "intro_ml", env=jax_keeps_compilations(tmp_path / "jax_cache"))
     recorded = lateness(isolated)
     assert recorded["ada"] == (datetime(2026, 11, 20, 9, 0), 0, None)
     assert recorded["alan"] == (datetime(2026, 11, 26, 10, 0), 36000, 17)  # "zero": the late score is taken away

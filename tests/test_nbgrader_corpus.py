@@ -7,6 +7,7 @@ restores them as the isolated grader does and gives the same scores.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import make_course
+from conftest import jax_keeps_compilations, make_course
 from hostile import HOSTILE, notes_missing
 from submissions import EXPECTED_FULL, SUBMISSIONS, write
 
-SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine
+SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine, each with its JAX cache
 # Hostile notebooks that only rearrange cells: nbgrader must grade them as the isolated grader does
 RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_given_and_test_cells",
                                              "deletes_an_answer_cell", "scratch_cells", "fake_test_cells",
@@ -30,10 +31,14 @@ RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_give
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, Path]:
     """Grade the corpus in course copies; return each student's course directory."""
+    released = make_course(tmp_path_factory.mktemp("nbgrader_release") / "course")
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml"], cwd=released,
+                   check=True, capture_output=True, timeout=300)
     courses = {}
     processes = []
     for shard in range(SHARDS):
-        course = make_course(tmp_path_factory.mktemp(f"nbgrader_shard{shard}"))
+        where = tmp_path_factory.mktemp(f"nbgrader_shard{shard}")
+        course = shutil.copytree(released, where / "course")  # the same release and gradebook
         for submission in SUBMISSIONS[shard::SHARDS]:
             write(submission, course / "submitted" / submission.name / "intro_ml")
             courses[submission.name] = course
@@ -42,10 +47,9 @@ def graded(tmp_path_factory) -> dict[str, Path]:
             folder.mkdir(parents=True)
             (folder / "intro_ml.ipynb").write_bytes(hostile.content())
             courses[hostile.name] = course
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml"], cwd=course,
-                       check=True, capture_output=True, timeout=300)
         processes.append(subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create"],
-                                          cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+                                          cwd=course, env=jax_keeps_compilations(where / "jax_cache"),
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     for process in processes:
         output, _ = process.communicate(timeout=1800)
         assert process.returncode == 0, output[-3000:]
