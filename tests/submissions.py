@@ -572,6 +572,41 @@ def least_squares(x, y):
         {"least_squares": 0},
     ),
     Submission(
+        "vmap_style",
+        "draws the data as markers of plt.plot, solves the normal equations into an array, stacks the "
+        "history into one array, and vmaps the landscape over an 'ij' mesh with mathtext labels",
+        {
+            "plot_data": """
+plt.figure()
+plt.plot(x, y, '.', label='data')
+ends = jnp.array([-3.0, 3.0])
+plt.plot(ends, 3*ends + 2, '-', label='y = 3x + 2')
+plt.xlabel(' x '); plt.ylabel('Y'); plt.legend(); plt.show()
+""",
+            "least_squares": """
+def least_squares(x, y):
+    X = jnp.stack([jnp.ones_like(x), x], axis=1)
+    return jnp.linalg.solve(X.T @ X, X.T @ y)
+""",
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+beta_history = jnp.stack(beta_history)
+""",
+            "loss_landscape": """
+losses = jax.vmap(lambda m: jax.vmap(lambda b: loss_fn(x, y, m, b))(b_range))(m_range)
+M, B = jnp.meshgrid(m_range, b_range, indexing='ij')
+ax = plt.figure(figsize=(6, 6)).add_subplot(111, projection='3d')
+ax.plot_surface(B, M, losses, cmap='viridis')
+ax.set_xlabel('$b$'); ax.set_ylabel('$m$'); ax.set_zlabel('Loss')
+plt.show()
+""",
+        },
+    ),
+    Submission(
         "jit_style",
         "jits the gradient and the whole step, printing progress with jax.debug.print",
         {
