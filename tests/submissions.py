@@ -573,8 +573,8 @@ def least_squares(x, y):
     ),
     Submission(
         "vmap_style",
-        "draws the data as markers of plt.plot, solves the normal equations into an array, stacks the "
-        "history into one array, and vmaps the landscape over an 'ij' mesh with mathtext labels",
+        "draws the data as markers of plt.plot, solves the normal equations into an array, and vmaps "
+        "the landscape over an 'ij' mesh with mathtext labels",
         {
             "plot_data": """
 plt.figure()
@@ -587,14 +587,6 @@ plt.xlabel(' x '); plt.ylabel('Y'); plt.legend(); plt.show()
 def least_squares(x, y):
     X = jnp.stack([jnp.ones_like(x), x], axis=1)
     return jnp.linalg.solve(X.T @ X, X.T @ y)
-""",
-            "training_loop": """
-beta = jnp.array([1.0, 1.0])
-beta_history = [beta]
-for i in range(50):
-    beta = one_epoch(beta, x, y, i)
-    beta_history.append(beta)
-beta_history = jnp.stack(beta_history)
 """,
             "loss_landscape": """
 losses = jax.vmap(lambda m: jax.vmap(lambda b: loss_fn(x, y, m, b))(b_range))(m_range)

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import jax_keeps_compilations, make_course
+from conftest import jax_keeps_compilations, make_course, nbgrader
 from hostile import HOSTILE, notes_missing
 from submissions import EXPECTED_FULL, SUBMISSIONS, write
 
@@ -32,8 +32,7 @@ RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_give
 def graded(tmp_path_factory) -> dict[str, Path]:
     """Grade the corpus in course copies; return each student's course directory."""
     released = make_course(tmp_path_factory.mktemp("nbgrader_release") / "course")
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml"], cwd=released,
-                   check=True, capture_output=True, timeout=300)
+    nbgrader(released, "generate_assignment", "intro_ml", timeout=300)
     courses = {}
     processes = []
     for shard in range(SHARDS):
