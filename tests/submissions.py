@@ -746,6 +746,42 @@ plt.show()
         {"training_loop": 0, "loss_landscape": 0},
     ),
     Submission(
+        "element_loops",
+        "sums element by element in Python loops, fills the landscape into a NumPy array cell by cell "
+        "and draws it with plot_trisurf",
+        {
+            "least_squares": """
+def least_squares(x, y):
+    n = len(x)
+    sx = sy = sxy = sxx = 0.0
+    for i in range(n):
+        sx += x[i]
+        sy += y[i]
+        sxy += x[i] * y[i]
+        sxx += x[i] * x[i]
+    beta_1 = (n * sxy - sx * sy) / (n * sxx - sx ** 2)
+    beta_0 = (sy - beta_1 * sx) / n
+    return beta_0, beta_1
+""",
+            "loss_landscape": """
+import numpy as np
+losses = np.zeros((20, 20))
+bs, ms = [], []
+for i in range(20):
+    for j in range(20):
+        losses[i, j] = float(loss_fn(x, y, m_range[i], b_range[j]))
+        bs.append(float(b_range[j]))
+        ms.append(float(m_range[i]))
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_trisurf(bs, ms, losses.ravel(), cmap='viridis')
+ax.set_xlabel('b')
+ax.set_ylabel('m')
+ax.set_zlabel('loss')
+plt.show()
+""",
+        },
+    ),
+    Submission(
         "untouched_release",
         "submits the release notebook without answering anything",
         lost={grade_id: 0 for grade_id in EXPECTED_FULL},
