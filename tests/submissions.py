@@ -445,6 +445,26 @@ plt.show()
         {"plot_fit": 1},
     ),
     Submission(
+        "fit_beside_the_real_line",
+        "draws the data twice side by side, the real line in one axes and the fitted line in the other",
+        {
+            "plot_fit": """
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+x_line = jnp.linspace(x.min(), x.max(), 10)
+for ax in (left, right):
+    ax.scatter(x, y, s=5)
+    ax.set_xlabel('x')
+    ax.set_ylabel('y')
+left.plot(x_line, 3*x_line + 2)
+left.set_title('real')
+right.plot(x_line, beta_0 + beta_1*x_line, 'r')
+right.set_title('fit')
+plt.show()
+"""
+        },
+        {"plot_fit": 1},
+    ),
+    Submission(
         "history_without_start",
         "keeps only the 50 updated betas in beta_history",
         {

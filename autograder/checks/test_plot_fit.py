@@ -37,7 +37,7 @@ def test_the_data_and_the_real_line_are_drawn(student):
 @pytest.mark.points(1)
 @reads_the_notebooks_data
 def test_a_separate_line_shows_the_students_own_fit(student):
-    """A second, separate line on y = beta_0 + beta_1 x, with the student's own beta_0 and beta_1."""
+    """A second, separate line beside the real line: y = beta_0 + beta_1 x, with the student's own beta_0, beta_1."""
     beta_0 = float(as_numbers(student.value("beta_0"), "`beta_0`", ()))
     beta_1 = float(as_numbers(student.value("beta_1"), "`beta_1`", ()))
 
@@ -45,11 +45,17 @@ def test_a_separate_line_shows_the_students_own_fit(student):
         return beta_0 + beta_1 * x
 
     showing = axes_with_data(student)
-    for axes in showing:
+    # The fit is there to be compared with the real line: it belongs in the axes that shows both the
+    # data and the real line. Where no axes does, that point is lost already, not a second time here.
+    with_real = [a for a in showing if plots.lines_on(a, ref.true_line)]
+    for axes in with_real or showing:
         real = plots.lines_on(axes, ref.true_line)
         for line in plots.lines_on(axes, fitted):
             if any(other is not line for other in real) or not any(other is line for other in real):
                 return
+    if any(plots.lines_on(a, fitted) for a in showing if not any(a is b for b in with_real)):
+        raise Wrong("Your fitted line is not in the axes of the real line: draw the data, the real line "
+                    "and your fit in one plot, so that they can be compared.")
     if any(plots.lines_on(a, fitted) for a in showing):
         raise Wrong("Only one line is drawn: draw the real line and your fitted line as two separate lines.")
     raise Wrong(
