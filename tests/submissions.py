@@ -325,6 +325,19 @@ def one_epoch(beta, x, y, i_epoch):
         {"one_epoch": 0, "training_loop": 0},
     ),
     Submission(
+        "learning_rate_zero",
+        "writes the learning rate as 1 // 10, which is 0: beta never moves",
+        {
+            "one_epoch": """
+def one_epoch(beta, x, y, i_epoch, learning_rate=1 // 10):
+    beta = beta - learning_rate * grad_of_loss(beta, x, y)
+    print(f'Step {i_epoch}, loss {loss(beta, x, y)} and beta {beta}')
+    return beta
+"""
+        },
+        {"one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
         "half_gradient",
         "differentiates by hand and forgets the factor 2; training still converges",
         {

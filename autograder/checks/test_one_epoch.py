@@ -44,7 +44,8 @@ def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
     if matches(found, gradient) or matches(found, ref.LEARNING_RATE * gradient):
         return " one_epoch returned the gradient (or the step), not the updated beta."
     if matches(found, beta):
-        return " one_epoch returned beta unchanged: did it return the value before the update?"
+        return (" one_epoch returned beta unchanged: did it return the value before the update, or is its "
+                "learning rate 0 (in Python, 1 // 10 is 0)?")
     usable = np.abs(gradient) > 1e-3
     if usable.any():
         rates = (beta - found)[usable] / gradient[usable]

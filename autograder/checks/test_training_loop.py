@@ -43,7 +43,9 @@ def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
     if not agree.all():
         first = int(np.argmin(agree))
         hint = ""
-        if np.all(close_to(history, history[-1])):
+        if np.all(close_to(history, expected[0])):
+            hint = " beta never left the start: does one_epoch return the updated beta, with a step that is not 0?"
+        elif np.all(close_to(history, history[-1])):
             hint = " Every entry is the same: did you append the same array, updated in place, each time?"
         elif first > 0 and np.all(close_to(history[first:], history[first - 1])):
             hint = " It stops changing: did you append the same array each time instead of the new beta?"
