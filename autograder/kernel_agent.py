@@ -294,7 +294,8 @@ def _describe_figure(figure):
     try:
         return {"axes": [_describe_axes(axes) for axes in figure.get_axes()]}
     except OverflowError:
-        return {"axes": [], "error": "the figure holds too much data to send to the grader"}
+        return {"axes": [], "error": f"it holds more than {MAX_NUMBERS:,} numbers, more than the grader reads: "
+                                     "draw it with fewer points (a 20x20 surface is about 5,000)"}
     except Exception as error:
         return {"axes": [], "error": f"the figure could not be read: {type(error).__name__}"}
 

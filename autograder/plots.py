@@ -18,6 +18,16 @@ def axes_of(figures: Iterable[Figure], projection: str = "2d") -> list[Axes]:
     return [axes for figure in figures for axes in figure.axes if axes.projection == projection]
 
 
+def not_found(figures: Iterable[Figure], message: str) -> str:
+    """`message` (what a check did not find), unless a figure of the cell could not be read: then why.
+
+    A figure too big to send reaches the grader without its axes; saying "nothing was drawn" would
+    blame the student for what the grader could not read.
+    """
+    errors = [figure.error for figure in figures if figure.error]
+    return f"A figure of this cell could not be read: {errors[0]}." if errors else message
+
+
 def labelled(axes: Axes, xlabel: str, ylabel: str) -> bool:
     return label_is(axes.xlabel, xlabel) and label_is(axes.ylabel, ylabel)
 

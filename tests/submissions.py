@@ -758,6 +758,22 @@ plt.show()
         {"loss_landscape": 2},
     ),
     Submission(
+        "surface_too_fine",
+        "computes the 20x20 losses, then draws the landscape from a 300x300 grid at full resolution",
+        {
+            "loss_landscape": """
+losses = jax.vmap(lambda m: jax.vmap(lambda b: loss_fn(x, y, m, b))(b_range))(m_range)
+fine_b, fine_m = jnp.meshgrid(jnp.linspace(-4, 4, 300), jnp.linspace(-8, 8, 300))
+fine = jax.vmap(jax.vmap(lambda m, b: loss_fn(x, y, m, b)))(fine_m, fine_b)
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_surface(fine_b, fine_m, fine, rstride=1, cstride=1)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('loss')
+plt.show()
+"""
+        },
+        {"loss_landscape": 2},
+    ),
+    Submission(
         "sorted_together_unlabelled",
         "sorts x and y together to draw the line left to right, and forgets the axis labels",
         {"plot_data": "order = jnp.argsort(x)\nx, y = x[order], y[order]\nplt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r')\nplt.show()"},

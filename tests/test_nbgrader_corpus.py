@@ -153,6 +153,7 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("fit_by_covariance", "least_squares", "off by the factor n / (n - 1)"),
         ("training_not_restarted", "training_loop", "Start from beta = jnp.array([1.0, 1.0])"),
         ("surface_of_ranges", "loss_landscape", "give it the 2-D grids"),
+        ("surface_too_fine", "loss_landscape", "could not be read: it holds more than 200,000 numbers"),
         ("x_reused_for_the_lines", "training_loop", "the notebook's `x` is no longer the data the given cell makes (a cell assigned to it"),
         ("x_reused_for_the_lines", "loss_landscape", "the notebook's `x` is no longer the data the given cell makes (a cell assigned to it"),
     ],

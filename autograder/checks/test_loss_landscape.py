@@ -72,8 +72,9 @@ def diagnose_surface(vertices: np.ndarray) -> str:
 @reads_the_notebooks_data
 def test_the_surface_shows_the_loss_at_every_vertex_with_labels_b_m_loss(student):
     """Every drawn surface vertex (X=b, Y=m, Z) is the reference loss at (m, b); labels b, m, loss."""
-    axes = [a for a in plots.axes_of(student.figures(GRADE_ID), "3d") if a.surfaces]
-    require(bool(axes), "No 3D surface was drawn: use ax.plot_surface on a 3D axes.")
+    figures = student.figures(GRADE_ID)
+    axes = [a for a in plots.axes_of(figures, "3d") if a.surfaces]
+    require(bool(axes), plots.not_found(figures, "No 3D surface was drawn: use ax.plot_surface on a 3D axes."))
     for a in axes:
         for vertices in a.surfaces:
             finite = vertices[np.all(np.isfinite(vertices), axis=1)]

@@ -31,16 +31,19 @@ def labels_hint(axes) -> str:
 def test_the_100_data_points_are_drawn_in_axes_labelled_x_and_y(student):
     """The 100 data points drawn in an axes labelled x / y."""
     x, y = notebook_data()
-    axes = plots.axes_of(student.figures(GRADE_ID))
-    require(bool(axes), "The cell drew no figure: scatter x against y with plt.scatter(x, y).")
+    figures = student.figures(GRADE_ID)
+    axes = plots.axes_of(figures)
+    nothing = "The cell drew no figure: scatter x against y with plt.scatter(x, y)."
+    require(bool(axes), plots.not_found(figures, nothing))
     showing = [a for a in axes if plots.shows_points(a, x, y)]
     if not showing:
         if any(plots.shows_points(a, y, x) for a in axes):
             raise Wrong("x and y are swapped: the points are drawn as (y, x). Use plt.scatter(x, y).")
-        raise Wrong(
+        raise Wrong(plots.not_found(
+            figures,
             "No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y), "
-            "or plt.plot(x, y, 'o') with markers and no line."
-        )
+            "or plt.plot(x, y, 'o') with markers and no line.",
+        ))
     if not any(plots.labelled(a, "x", "y") for a in showing):
         raise Wrong("The data points are drawn, but " + labels_hint(showing[0]))
 
@@ -51,8 +54,9 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
     """A solid line on y = 3x + 2 in that axes, covering at least 80% of the data's x-range."""
     x, y = notebook_data()
     low, high = x.min(), x.max()
-    axes = plots.axes_of(student.figures(GRADE_ID))
-    require(bool(axes), "The cell drew no figure: draw the line y = 3x + 2 with plt.plot.")
+    figures = student.figures(GRADE_ID)
+    axes = plots.axes_of(figures)
+    require(bool(axes), plots.not_found(figures, "The cell drew no figure: draw the line y = 3x + 2 with plt.plot."))
     # "That axes" is the one holding the data, when the cell drew them (swapped x and y included: the
     # first point already takes that mistake); a cell that drew no data keeps this point for its line.
     with_data = [a for a in axes if plots.shows_points(a, x, y) or plots.shows_points(a, y, x)]

@@ -13,13 +13,16 @@ GRADE_ID = "plot_fit"
 
 def axes_with_data(student):
     x, y = notebook_data()
-    axes = plots.axes_of(student.figures(GRADE_ID))
-    require(bool(axes), "The cell drew no figure: plot the data, the real line and the fitted line.")
+    figures = student.figures(GRADE_ID)
+    axes = plots.axes_of(figures)
+    nothing = "The cell drew no figure: plot the data, the real line and the fitted line."
+    require(bool(axes), plots.not_found(figures, nothing))
     showing = [a for a in axes if plots.shows_points(a, x, y)]
     if not showing:
         if any(plots.shows_points(a, y, x) for a in axes):
             raise Wrong("x and y are swapped: the points are drawn as (y, x). Use plt.scatter(x, y).")
-        raise Wrong("No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y).")
+        no_data = "No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y)."
+        raise Wrong(plots.not_found(figures, no_data))
     return showing
 
 
