@@ -831,6 +831,11 @@ plt.show()
         },
     ),
     Submission(
+        "lowers_recursion_limit",
+        "lowers Python's recursion limit after drawing the landscape, which every hidden check runs under",
+        {"loss_landscape": model_answers()["loss_landscape"] + "\nimport sys\nsys.setrecursionlimit(60)"},
+    ),
+    Submission(
         "untouched_release",
         "submits the release notebook without answering anything",
         lost={grade_id: 0 for grade_id in EXPECTED_FULL},
