@@ -123,18 +123,23 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     sandbox.remove_orphaned_dirs()
     assignment = Assignment.load(course, options.assignment)
     progress = Progress(assignment, progress_mode)
-    todo, skipped = [], []
+    todo, skipped, rubric_changed = [], [], 0
+    rubric = pending.rubric_digest(course, options.assignment)
     for student, folder in pending.submissions(course, options.assignment, options.students):
         if shown(student) != student:
             progress.say(f"warning: skipped submitted/{shown(student)}/: its name is not UTF-8 text, "
                          "which nbgrader's gradebook needs for a student id")
             continue
         digest = pending.submission_digest(folder, assignment.notebook)
-        if not options.force and pending.already_graded(course, options.assignment, student, digest):
+        why = pending.why_grade(course, options.assignment, student, digest, rubric)
+        if not options.force and why is None:
             progress.skipped(student)
             skipped.append(student)
             continue
+        rubric_changed += why == "rubric"
         todo.append((student, folder, digest))
+    if rubric_changed and not options.force:
+        progress.rubric_changed(rubric_changed)
     if not todo:
         if options.pages:
             _write_missing_pages(course, assignment, skipped, progress)
@@ -151,7 +156,7 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
         futures = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
-            graded_all = _record_as_graded(course, assignment, options, futures, progress)
+            graded_all = _record_as_graded(course, assignment, options, futures, rubric, progress)
         except BaseException as error:
             for future in futures:
                 future.cancel()
@@ -188,8 +193,8 @@ def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[
         progress.say(f"feedback pages in feedback/*/{name}/, class report in {report.relative_to(course)}")
 
 
-def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, progress: Progress
-                      ) -> list[Graded]:
+def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, rubric: str,
+                      progress: Progress) -> list[Graded]:
     """Record each submission as its worker finishes it, in the gradebook, `autograded/` and `feedback/`.
 
     The workers have started when this runs: the gradebook's libraries are imported only now, while
@@ -220,7 +225,7 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
                 graded = ungradable(assignment, student, f"the grader failed ({type(error).__name__}: {error})")
                 digest = ""
             try:
-                record.record(course, assignment, graded, db_url, digest)
+                record.record(course, assignment, graded, db_url, digest, rubric)
             except Exception as error:
                 raise RecordingFailed(
                     f"could not record the grades of {shown(student)} ({_first_line(error)}); the "

@@ -1,4 +1,5 @@
-"""Which submissions a run grades: those in `submitted/` not recorded yet in their present form.
+"""Which submissions a run grades: those in `submitted/` not recorded yet in their present form,
+under the present rubric.
 
 It needs nothing of nbgrader, whose import takes the main process over a second: the grader decides
 what to grade, and starts its workers on it, before it loads the gradebook's libraries.
@@ -11,6 +12,7 @@ import json
 from pathlib import Path
 
 RESULTS = "results.json"  # written last for a graded submission; it holds the digest of what was graded
+GRADER = Path(__file__).resolve().parent  # this package: the checks and the code that runs them
 
 
 def submissions(course: Path, assignment: str, students: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -39,13 +41,38 @@ def submission_time(submission_dir: Path) -> str | None:
         return None
 
 
-def already_graded(course: Path, assignment: str, student: str, digest: str) -> bool:
-    """Whether this very submission, sent at the same time, was graded and recorded completely before
-    (the same notebook sent again later is graded again: its lateness may have changed)."""
+def rubric_digest(course: Path, assignment: str) -> str:
+    """The SHA-256 of what decides a score besides the submission: the assignment's source and release
+    notebooks (points, given cells, public checks), the checks and the grader's code that runs them,
+    the reference solutions and the course's nbgrader configuration (its late-submission rule). A
+    submission recorded under another rubric is graded again, so that a check fixed after a first
+    run reaches every student."""
+    paths = [*sorted((course / "source" / assignment).glob("*.ipynb")),
+             *sorted((course / "release" / assignment).glob("*.ipynb")),
+             *sorted(GRADER.rglob("*.py")),
+             *sorted((course / "solutions").glob("*.py")),
+             course / "nbgrader_config.py"]
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            content = path.read_bytes()
+        except OSError:
+            content = b""
+        digest.update(f"{path.parent.name}/{path.name}\0{len(content)}\0".encode() + content)
+    return digest.hexdigest()
+
+
+def why_grade(course: Path, assignment: str, student: str, digest: str, rubric: str) -> str | None:
+    """None if this very submission, sent at the same time, was graded under this rubric and recorded
+    completely before; "rubric" if only the rubric changed since; else "new" (never graded, changed,
+    or sent again later: its lateness may have changed)."""
     path = course / "autograded" / student / assignment / RESULTS
     try:
         recorded = json.loads(path.read_text())["extra_data"]
-        return (recorded["submission_sha256"] == digest
+        same = (recorded["submission_sha256"] == digest
                 and recorded.get("submitted_at") == submission_time(course / "submitted" / student / assignment))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
+        return "new"
+    if not same:
+        return "new"
+    return None if recorded.get("rubric_sha256") == rubric else "rubric"

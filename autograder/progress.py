@@ -52,6 +52,11 @@ class Progress:
         self.event("skipped", student=student)
         self.say(f"skipped {student}: already graded (use --force to grade again)")
 
+    def rubric_changed(self, submissions: int) -> None:
+        self.event("rubric_changed", submissions=submissions)
+        self.say(f"{submissions} submission(s) graded before under another rubric (checks, grader, "
+                 "solutions, points or late rule): grading them again")
+
     @property
     def _done(self) -> int:
         return len(self._finished_at)

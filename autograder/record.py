@@ -51,12 +51,13 @@ def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:
 
 
 def results_json(graded: Graded, digest: str | None, grader: str = "isolated grader",
-                 submitted_at: str | None = None) -> dict:
+                 submitted_at: str | None = None, rubric: str | None = None) -> dict:
     """Gradescope's results format, one test per test cell.
 
     `digest` is the submitted notebook's SHA-256 when the isolated grader recorded everything about
-    it (a later run skips it then, unless `submitted_at`, its `timestamp.txt`, changed); None when
-    plain `nbgrader autograde` graded it.
+    it (a later run skips it then, unless `submitted_at`, its `timestamp.txt`, or `rubric`, the
+    digest of the checks, solutions and points it was graded under, changed); None when plain
+    `nbgrader autograde` graded it.
     """
     return {
         "score": graded.score,
@@ -75,6 +76,7 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
             "grader": grader,
             "submission_sha256": digest,
             "submitted_at": submitted_at,
+            "rubric_sha256": rubric,
             "problem": graded.problem,
             "seconds": round(graded.seconds, 2),
             "checks": {test.test_id: test.checks for test in graded.tests},
@@ -82,11 +84,11 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
     }
 
 
-def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str) -> None:
+def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str, rubric: str) -> None:
     sent = submission_time(course / "submitted" / graded.student / assignment.name)
     _record_gradebook(assignment, graded, db_url, _parsed(sent))
     _assign_late_penalty(course, assignment, graded, db_url)
-    _record_files(course, assignment, graded, digest, sent)
+    _record_files(course, assignment, graded, digest, sent, rubric)
 
 
 def _parsed(sent: str | None) -> datetime | None:
@@ -149,7 +151,8 @@ def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, times
         gradebook.db.commit()
 
 
-def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: str, sent: str | None) -> None:
+def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: str, sent: str | None,
+                  rubric: str) -> None:
     student_dir = course / "autograded" / graded.student
     student_dir.mkdir(parents=True, exist_ok=True)
     final = student_dir / assignment.name
@@ -163,7 +166,7 @@ def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: 
         if graded.notebook is not None:
             nbformat.write(graded.notebook, staging / assignment.notebook)
         (staging / FIGURES).write_text(json.dumps(graded.figures))
-        (staging / RESULTS).write_text(json.dumps(results_json(graded, digest, submitted_at=sent), indent=2))
+        (staging / RESULTS).write_text(json.dumps(results_json(graded, digest, submitted_at=sent, rubric=rubric), indent=2))
         staging.chmod(0o777 & ~_umask())  # mkdtemp's 0o700 would hide it from the course's other graders
     except BaseException:  # a full disk: the last results stay in place, and no half-written copy beside them
         shutil.rmtree(staging, ignore_errors=True)

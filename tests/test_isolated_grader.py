@@ -296,6 +296,23 @@ def test_graded_submissions_are_skipped_and_manual_grades_survive_regrading(grad
         assert len(gradebook.find_assignment("intro_ml").submissions) == len(CLASS)
 
 
+def test_a_check_fixed_after_grading_reaches_every_student_on_the_next_run(tmp_path):
+    """Skipping what was graded holds under the same rubric only: an edited check grades everyone again."""
+    course = make_course(tmp_path / "course")
+    write(HONEST_BY_NAME["seed_landscape"], course / "submitted" / "seed" / "intro_ml")
+    first = grade(course, "--no-pages")
+    assert first.returncode == 0 and "graded seed: 16 / 17" in first.stdout, first.stderr[-2000:]
+    assert "nothing to grade" in grade(course, "--no-pages").stdout
+    checks = course / "autograder" / "checks" / "test_loss_landscape.py"
+    checks.write_text(checks.read_text().replace("the surface is drawn transposed", "b and m are swapped on the surface"))
+    again = grade(course, "--no-pages")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "1 submission(s) graded before under another rubric" in again.stdout
+    assert "graded seed: 16 / 17" in again.stdout
+    output = {t["name"]: t["output"] for t in results(course, "seed")["tests"]}["loss_landscape_test"]
+    assert "b and m are swapped on the surface" in output and "drawn transposed" not in output
+
+
 SUBMITTED_AT = {"ada": "2026-11-20 09:00:00.000000 UTC", "alan": "2026-11-26 10:00:00.000000 UTC", "grace": None}
 DUE = datetime(2026, 11, 26, 0, 0)  # nbgrader keeps times in UTC, without a time zone
 
