@@ -4,9 +4,9 @@ This file is executed as source text when the kernel starts (it imports nothing 
 works in a sandbox that cannot see the course directory). It registers itself as the module
 `_grading_agent`, which keeps it out of the student's namespace, and then:
 
-* records, after every cell the student's notebook runs, the figures that cell drew, as plain data
-  (labels, scatter points, lines and their style, 3D surface vertices), since the inline backend
-  closes figures at the end of each cell;
+* records, after every cell the student's notebook runs, the figures that cell drew or showed, as
+  plain data (labels, scatter points, lines and their style, 3D surface vertices), since the inline
+  backend closes figures at the end of each cell;
 * answers three requests, always with JSON text: `value(name)`, `call(name, args)` and
   `figures(count)`.
 
@@ -316,6 +316,25 @@ def _track_new_figures():
     Figure.__init__ = tracking_init
 
 
+def _track_displayed_figures(shell):
+    """A figure an earlier cell made counts for a cell that draws on it and shows it (`display(fig)`,
+    or `fig` as its last expression): the student sees it drawn there, with what that cell added."""
+    from matplotlib.figure import Figure
+
+    displays = shell.display_formatter  # a per-type printer would not do: the inline backend drops those
+    original = displays.format
+    if getattr(original, "_grading_agent", False):
+        return
+
+    def format(obj, *args, **kwargs):
+        if isinstance(obj, Figure) and _state["running"] and all(made is not obj for made in _state["figures"]):
+            _state["figures"].append(obj)
+        return original(obj, *args, **kwargs)
+
+    format._grading_agent = True
+    displays.format = format
+
+
 def _mark_wireframes():
     """A wireframe is the surface drawn as its grid lines; quiver arrows share its class, so mark it."""
     from mpl_toolkits.mplot3d import Axes3D
@@ -483,6 +502,7 @@ def install():
     if shell is not None:
         shell.events.register("pre_run_cell", _pre_run_cell)
         shell.events.register("post_run_cell", _post_run_cell)
+        _track_displayed_figures(shell)
         _tolerate_missing_backends(shell)
 
 

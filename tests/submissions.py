@@ -831,6 +831,36 @@ plt.show()
         },
     ),
     Submission(
+        "shows_an_earlier_figure",
+        "adds the fit to the figure of plot_data and shows that figure again, by display(fig)",
+        {
+            "plot_data": """
+fig, ax = plt.subplots()
+ax.scatter(x, y)
+x_line = jnp.linspace(x.min(), x.max(), 2)
+ax.plot(x_line, 3*x_line + 2, 'r-')
+ax.set_xlabel('x')
+ax.set_ylabel('y')
+plt.show()
+""",
+            "plot_fit": "ax.plot(x_line, beta_0 + beta_1*x_line, 'g--', label='fit')\nax.legend()\ndisplay(fig)",
+        },
+    ),
+    Submission(
+        "shows_an_earlier_figure_as_the_last_value",
+        "draws no figure in plot_data (left to show itself), then adds the fit to it and ends plot_fit with `fig`",
+        {
+            "plot_data": """
+fig, ax = plt.subplots()
+ax.scatter(x, y)
+ax.plot([-3, 3], [-7, 11], 'r-')
+ax.set_xlabel('x')
+ax.set_ylabel('y')
+""",
+            "plot_fit": "ax.plot([-3, 3], [beta_0 - 3*beta_1, beta_0 + 3*beta_1], 'g--')\nfig",
+        },
+    ),
+    Submission(
         "lowers_recursion_limit",
         "lowers Python's recursion limit after drawing the landscape, which every hidden check runs under",
         {"loss_landscape": model_answers()["loss_landscape"] + "\nimport sys\nsys.setrecursionlimit(60)"},
