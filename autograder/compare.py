@@ -46,6 +46,11 @@ def as_numbers(value: Any, what: str, shape: tuple[int, ...] | None = None) -> n
         raise Wrong(f"{what} should hold real numbers, but it holds complex numbers.")
     if array.dtype.kind == "b":
         raise Wrong(f"{what} should hold numbers, but it holds True/False values.")
+    if array.dtype.kind in "US":
+        example = f" such as {str(array.flat[0])!r}" if array.size else ""
+        raise Wrong(f"{what} should hold numbers, but it holds text{example}: write numbers without quotes.")
+    if array.dtype.kind not in "iuf":
+        raise Wrong(f"{what} should hold numbers, but it holds values of type {array.dtype}.")
     array = array.astype(np.float64)
     if shape is not None and array.shape != shape:
         if array.size == int(np.prod(shape)) and array.ndim != len(shape):

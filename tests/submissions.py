@@ -530,6 +530,8 @@ for i in range(20):
     Submission("beta_25_wrong", "picks a pair whose squares sum to 50", {"x2_25": "beta_25 = (5.0, 5.0)"}, {"x2_25": 0}),
     Submission("beta_25_complex", "uses a complex number", {"x2_25": "beta_25 = (3 + 0j, 4)"}, {"x2_25": 0}),
     Submission("beta_25_number", "sets beta_25 to the number 25", {"x2_25": "beta_25 = 25"}, {"x2_25": 0}),
+    Submission("beta_25_strings", "types the pair as text: x2 of it fails in the notebook",
+               {"x2_25": "beta_25 = ('3', '4')"}, {"x2_25": 0}),
     Submission(
         "gradient_summed",
         "returns the sum of the gradient's components: one number, not one per parameter",
@@ -864,6 +866,15 @@ ax.set_ylabel('y')
         "lowers_recursion_limit",
         "lowers Python's recursion limit after drawing the landscape, which every hidden check runs under",
         {"loss_landscape": model_answers()["loss_landscape"] + "\nimport sys\nsys.setrecursionlimit(60)"},
+    ),
+    Submission(
+        "closes_its_figures",
+        "closes every figure right after showing it, and all figures before drawing the fit",
+        {
+            "plot_data": model_answers()["plot_data"] + "\nplt.close()",
+            "plot_fit": "plt.close('all')\n" + model_answers()["plot_fit"] + "\nplt.close('all')",
+            "loss_landscape": model_answers()["loss_landscape"] + "\nplt.close(fig)",
+        },
     ),
     Submission(
         "untouched_release",

@@ -146,6 +146,7 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("learning_rate_zero", "one_epoch", "is its learning rate 0"),
         ("learning_rate_zero", "training_loop", "beta never left the start"),
         ("beta_25_complex", "x2_25", "complex"),
+        ("beta_25_strings", "x2_25", "it holds text"),
         ("fit_in_separate_figure", "plot_fit", "No line with the data lies on your fit"),
         ("fit_beside_the_real_line", "plot_fit", "Your fitted line is not in the axes of the real line"),
         ("one_epoch_uses_globals", "one_epoch", "use its own arguments x and y"),
