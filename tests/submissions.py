@@ -351,6 +351,18 @@ def grad_of_loss(params, x, y):
         {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 1},
     ),
     Submission(
+        "gradient_summed_by_hand",
+        "differentiates by hand with sums where loss takes means: steps 100 times too long, training diverges",
+        {
+            "grad_of_loss": """
+def grad_of_loss(params, x, y):
+    r = params[0] + params[1]*x - y
+    return jnp.array([2*jnp.sum(r), 2*jnp.sum(r*x)])
+"""
+        },
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
         "scatter_swapped",
         "scatters y against x",
         {"plot_data": "plt.scatter(y, x)\nplt.plot(x, 3*x + 2, '-')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},

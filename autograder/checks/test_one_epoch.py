@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autograder.compare import Wrong, as_numbers, close_to, matches, read_only, show, uses_the_notebooks_data
+from autograder.student import NotDefined, Student, StudentRaised
 from solutions import intro_ml as ref
 
 # (beta, number of points, slope, offset, epoch number)
@@ -31,9 +32,21 @@ def hidden_cases() -> tuple[tuple, ...]:
     return tuple(cases)
 
 
-def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
-    """Name the mistake: the notebook's data used instead of the arguments, or a step that is another
-    multiple of the gradient than -0.1."""
+def steps_on_the_students_gradient(student: Student, beta: np.ndarray, x: np.ndarray, y: np.ndarray,
+                                   found: np.ndarray) -> bool:
+    """Whether `found` is beta - 0.1 * the student's own grad_of_loss: the right step on a wrong
+    gradient, a mistake grad_of_loss's check has already named."""
+    try:
+        gradient = as_numbers(student.call("grad_of_loss", beta, x, y), "grad_of_loss", (2,))
+    except (Wrong, NotDefined, StudentRaised):
+        return False
+    return matches(found, beta - ref.LEARNING_RATE * gradient)
+
+
+def diagnose(student: Student, beta: np.ndarray, x: np.ndarray, y: np.ndarray, found: np.ndarray,
+             gradient: np.ndarray) -> str:
+    """Name the mistake: the notebook's data used instead of the arguments, a wrong gradient taken from
+    grad_of_loss, or a step that is another multiple of the gradient than -0.1."""
     if matches(found, ref.one_epoch(beta, *ref.data())):
         return uses_the_notebooks_data("one_epoch")
     if matches(found, beta + ref.LEARNING_RATE * gradient):
@@ -46,6 +59,11 @@ def diagnose(beta: np.ndarray, found: np.ndarray, gradient: np.ndarray) -> str:
     if matches(found, beta):
         return (" one_epoch returned beta unchanged: did it return the value before the update, or is its "
                 "learning rate 0 (in Python, 1 // 10 is 0)?")
+    if steps_on_the_students_gradient(student, beta, x, y, found):
+        return (
+            f" one_epoch takes the step beta - {ref.LEARNING_RATE} * grad_of_loss(beta, x, y) as it should, "
+            "but grad_of_loss does not return the gradient of loss (see its check), so the step is off too."
+        )
     usable = np.abs(gradient) > 1e-3
     if usable.any():
         rates = (beta - found)[usable] / gradient[usable]
@@ -68,5 +86,5 @@ def test_one_epoch_takes_the_reference_step_on_hidden_inputs(student):
         if not matches(found, expected):
             raise Wrong(
                 f"From beta = {show(beta)}, one_epoch returned {show(found)} but one step of gradient "
-                f"descent gives {show(expected)}." + diagnose(beta.astype(np.float64), found, gradient)
+                f"descent gives {show(expected)}." + diagnose(student, beta.astype(np.float64), x, y, found, gradient)
             )

@@ -49,6 +49,8 @@ def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
             hint = " Every entry is the same: did you append the same array, updated in place, each time?"
         elif first > 0 and np.all(close_to(history[first:], history[first - 1])):
             hint = " It stops changing: did you append the same array each time instead of the new beta?"
+        elif first == 1:
+            hint = " The start is right but the first step is not: the checks of one_epoch and grad_of_loss say why."
         elif first == 0:
             hint = (
                 f" Start from beta = jnp.array([{', '.join(map(str, ref.BETA_START))}]): the 10-epoch loop "
@@ -69,6 +71,11 @@ def test_beta_is_the_last_step_and_near_the_least_squares_fit(student):
     require(
         history.ndim == 2 and history.shape[1] == 2 and len(history) > 0,
         "`beta_history` should be a list of parameter pairs ending with the final beta.",
+    )
+    require(
+        bool(np.all(np.isfinite(beta))),
+        f"`beta` is {show(beta)}: the training diverged, its steps growing until the numbers overflowed. "
+        "Is the gradient averaged over the points, as `loss` is, and the learning rate 0.1?",
     )
     require(
         bool(np.all(close_to(beta, history[-1]))),
