@@ -351,6 +351,33 @@ def grad_of_loss(params, x, y):
         {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 1},
     ),
     Submission(
+        "value_and_grad_as_gradient",
+        "takes jax.value_and_grad for jax.grad: grad_of_loss returns (loss, gradient)",
+        {"grad_of_loss": "grad_of_loss = jax.value_and_grad(loss)"},
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
+        "one_epoch_returns_the_loss_too",
+        "one_epoch returns (beta, loss), which its own loop unpacks",
+        {
+            "one_epoch": """
+def one_epoch(beta, x, y, i_epoch):
+    beta = beta - 0.1*grad_of_loss(beta, x, y)
+    current = loss(beta, x, y)
+    print(f'Step {i_epoch}, loss {current}')
+    return beta, current
+""",
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta, _ = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+""",
+        },
+        {"one_epoch": 0},
+    ),
+    Submission(
         "gradient_summed_by_hand",
         "differentiates by hand with sums where loss takes means: steps 100 times too long, training diverges",
         {
