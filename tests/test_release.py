@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
 
 import nbformat
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from conftest import COURSE, nbgrader
 from solutions import intro_ml as ref
+from submissions import BY_NAME, write
 
 RELEASE = COURSE / "release" / "intro_ml"
 
@@ -105,3 +107,13 @@ def test_every_check_is_worth_points_that_add_up_to_its_test_cell():
         tests = re.findall(r"^def test_", module, flags=re.M)
         assert len(points) == len(tests) > 0
         assert sum(points) == meta["points"], grade_id
+
+
+def test_sample_class_is_what_its_script_makes_of_the_corpus_and_release_now(tmp_path):
+    """The demo grades these notebooks: made from an older release, they would show students old public checks."""
+    script = runpy.run_path(str(COURSE / "scripts" / "make_sample_class.py"))  # defines, writes nothing
+    for student, submission in script["SAMPLE_CLASS"].items():
+        made = write(BY_NAME[submission], tmp_path / student)
+        assert made.read_bytes() == (COURSE / "sample_class" / student / "intro_ml.ipynb").read_bytes(), (
+            f"sample_class/{student} is stale: run `python scripts/make_sample_class.py`"
+        )
