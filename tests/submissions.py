@@ -357,6 +357,12 @@ def grad_of_loss(params, x, y):
         {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
     ),
     Submission(
+        "one_epoch_returns_nothing",
+        "one_epoch updates and prints but has no return, so the loop's beta becomes None",
+        {"one_epoch": model_answers()["one_epoch"].removesuffix("\n    return beta")},
+        {"one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
         "one_epoch_returns_the_loss_too",
         "one_epoch returns (beta, loss), which its own loop unpacks",
         {

@@ -96,7 +96,8 @@ def test_nbgrader_writes_results_json_as_the_contract_says(graded, submission):
         ("beta_25_number", "x2_25", "beta_25 should be a pair of two numbers"),
         ("gradient_summed", "grad_of_loss", "grad_of_loss should return one number per parameter"),
         ("value_and_grad_as_gradient", "grad_of_loss", "grad_of_loss should return one number per parameter: the gradient only"),
-        ("one_epoch_returns_the_loss_too", "one_epoch", "one_epoch should return only the new beta: two numbers"),
+        ("one_epoch_returns_the_loss_too", "one_epoch", "one_epoch should return the new beta (two numbers), and nothing else"),
+        ("one_epoch_returns_nothing", "one_epoch", "one_epoch should return the new beta (two numbers), and nothing else"),
         ("untouched_release", "plot_data", "The cell above still raises NotImplementedError"),
     ],
 )
