@@ -537,6 +537,20 @@ for i in range(50):
         {"training_loop": 1},
     ),
     Submission(
+        "history_without_the_last",
+        "appends beta before each step, so beta_history holds the start and 49 steps but not the last",
+        {
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = []
+for i in range(50):
+    beta_history.append(beta)
+    beta = one_epoch(beta, x, y, i)
+"""
+        },
+        {"training_loop": 1},  # by then a step moves beta less than the tolerance: beta matches the last entry
+    ),
+    Submission(
         "history_aliased",
         "updates a NumPy beta in place and appends the same array 51 times",
         {

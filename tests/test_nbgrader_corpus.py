@@ -148,6 +148,7 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("gradient_summed_by_hand", "grad_of_loss", "n times the gradient"),
         ("gradient_summed_by_hand", "training_loop", "the training diverged"),
         ("history_without_start", "training_loop", "leave out the starting beta"),
+        ("history_without_the_last", "training_loop", "The last beta, after the final epoch, is missing"),
         ("history_aliased", "training_loop", "Every entry is the same"),
         ("learning_rate_zero", "one_epoch", "is its learning rate 0"),
         ("learning_rate_zero", "training_loop", "beta never left the start"),
