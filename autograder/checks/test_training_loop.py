@@ -32,11 +32,12 @@ def test_beta_history_holds_the_51_steps_of_the_reference_trajectory(student):
         raise Wrong(f"`beta_history` should be a list of parameter pairs, but it has shape {history.shape}.")
     if len(history) != len(expected):
         hint = ""
-        if len(history) == len(expected) - 1 and np.all(close_to(history, expected[:-1])):
-            hint = (" The last beta, after the final epoch, is missing: append each new beta after its step "
-                    "(and the start before the loop).")
-        elif len(history) == len(expected) - 1:
-            hint = " Did you leave out the starting beta = (1, 1)?"
+        if len(history) == len(expected) - 1:
+            if np.all(close_to(history, expected[:-1])):
+                hint = (" The last beta, after the final epoch, is missing: append each new beta after its step "
+                        "(and the start before the loop).")
+            else:
+                hint = " Did you leave out the starting beta = (1, 1)?"
         raise Wrong(
             f"`beta_history` has {len(history)} {'entry' if len(history) == 1 else 'entries'}; "
             f"it should have {len(expected)}: "
