@@ -396,6 +396,35 @@ def grad_of_loss(params, x, y):
         {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
     ),
     Submission(
+        "gradient_sign_flipped_by_hand",
+        "differentiates by hand with the residual y - prediction: a gradient pointing uphill, so training climbs",
+        {
+            "grad_of_loss": """
+def grad_of_loss(params, x, y):
+    residual = y - (params[0] + params[1]*x)
+    return jnp.array([2*jnp.mean(residual), 2*jnp.mean(residual*x)])
+"""
+        },
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
+        "gradient_on_the_notebooks_data",
+        "grad_of_loss differentiates at the notebook's x and y, whatever it is given; the training is right",
+        {
+            "grad_of_loss": """
+def grad_of_loss(params, xs, ys):
+    return jax.grad(loss)(params, x, y)
+"""
+        },
+        {"grad_of_loss": 0, "one_epoch": 0},
+    ),
+    Submission(
+        "gradient_in_a_tuple",
+        "asks jax.grad for argnums=(0,), which wraps the gradient in a tuple that one_epoch cannot subtract",
+        {"grad_of_loss": "grad_of_loss = jax.grad(loss, argnums=(0,))"},
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
         "scatter_swapped",
         "scatters y against x",
         {"plot_data": "plt.scatter(y, x)\nplt.plot(x, 3*x + 2, '-')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},

@@ -54,6 +54,11 @@ def test_grad_of_loss_matches_jax_grad_at_hidden_points(student):
                     "grad_of_loss returned a single number: that looks like the loss itself. "
                     "It should return the gradient, one number for each of the two parameters."
                 )
+            if found.shape == (1, 2) and matches(found[0], expected):
+                raise Wrong(
+                    "grad_of_loss returned the gradient inside a tuple of one, as jax.grad(loss, argnums=(0,)) "
+                    "does: return the array itself, as jax.grad(loss) gives it (one_epoch cannot subtract a tuple)."
+                )
             raise Wrong(f"grad_of_loss should return two numbers, but it returned shape {found.shape}.")
         if not matches(found, expected):
             raise Wrong(

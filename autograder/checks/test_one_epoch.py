@@ -45,8 +45,14 @@ def steps_on_the_students_gradient(student: Student, beta: np.ndarray, x: np.nda
 
 def diagnose(student: Student, beta: np.ndarray, x: np.ndarray, y: np.ndarray, found: np.ndarray,
              gradient: np.ndarray) -> str:
-    """Name the mistake: the notebook's data used instead of the arguments, a wrong gradient taken from
-    grad_of_loss, or a step that is another multiple of the gradient than -0.1."""
+    """Name the mistake: a wrong gradient taken from grad_of_loss (asked first, as that mistake is
+    grad_of_loss's, whatever form it takes: its sign, its size, the notebook's data), the notebook's
+    data used instead of the arguments, or a step that is another multiple of the gradient than -0.1."""
+    if steps_on_the_students_gradient(student, beta, x, y, found):
+        return (
+            f" one_epoch takes the step beta - {ref.LEARNING_RATE} * grad_of_loss(beta, x, y) as it should, "
+            "but grad_of_loss does not return the gradient of loss (see its check), so the step is off too."
+        )
     if matches(found, ref.one_epoch(beta, *ref.data())):
         return uses_the_notebooks_data("one_epoch")
     if matches(found, beta + ref.LEARNING_RATE * gradient):
@@ -59,11 +65,6 @@ def diagnose(student: Student, beta: np.ndarray, x: np.ndarray, y: np.ndarray, f
     if matches(found, beta):
         return (" one_epoch returned beta unchanged: did it return the value before the update, or is its "
                 "learning rate 0 (in Python, 1 // 10 is 0)?")
-    if steps_on_the_students_gradient(student, beta, x, y, found):
-        return (
-            f" one_epoch takes the step beta - {ref.LEARNING_RATE} * grad_of_loss(beta, x, y) as it should, "
-            "but grad_of_loss does not return the gradient of loss (see its check), so the step is off too."
-        )
     usable = np.abs(gradient) > 1e-3
     if usable.any():
         rates = (beta - found)[usable] / gradient[usable]
