@@ -69,3 +69,13 @@ def coverage(line: Line, low: float, high: float) -> float:
 
 def lines_on(axes: Axes, equation: Callable[[np.ndarray], np.ndarray]) -> list[Line]:
     return [line for line in axes.lines if line_on(line, equation)]
+
+
+def points_on(axes: Axes, equation: Callable[[np.ndarray], np.ndarray]) -> bool:
+    """Some set of points (a scatter, or markers without a line) lies all on y = equation(x): a line
+    the student meant to draw, drawn as dots."""
+    for points in axes.points:
+        xy = points[np.all(np.isfinite(points), axis=1)]
+        if len(xy) >= 2 and np.ptp(xy[:, 0]) > 0 and np.all(close_to(xy[:, 1], equation(xy[:, 0]))):
+            return True
+    return False

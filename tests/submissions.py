@@ -443,6 +443,12 @@ def grad_of_loss(params, xs, ys):
         {"plot_data": 1},
     ),
     Submission(
+        "true_line_as_dots",
+        "draws the perfect line with a marker format and no line style: dots on y = 3x + 2",
+        {"plot_data": "plt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r.')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},
+        {"plot_data": 1},
+    ),
+    Submission(
         "short_true_line",
         "draws the perfect line over a small part of the data",
         {
@@ -511,6 +517,20 @@ def least_squares(a, b):
 plt.scatter(x, y)
 plt.plot(x, 3*x + 2, '-')
 plt.plot(x, 2.05 + 2.9*x, '--')
+plt.show()
+"""
+        },
+        {"plot_fit": 1},
+    ),
+    Submission(
+        "fit_drawn_as_points",
+        "scatters the fitted values beta_0 + beta_1*x instead of drawing the fitted line",
+        {
+            "plot_fit": """
+plt.scatter(x, y)
+x_line = jnp.linspace(x.min(), x.max(), 2)
+plt.plot(x_line, 3*x_line + 2)
+plt.scatter(x, beta_0 + beta_1*x, color='red', s=4)
 plt.show()
 """
         },

@@ -141,6 +141,8 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("no_labels", "plot_data", "label the axes x and y"),
         ("dashed_true_line", "plot_data", "should be solid"),
         ("short_true_line", "plot_data", "covers only"),
+        ("true_line_as_dots", "plot_data", "y = 3x + 2 is drawn as points (markers without a line)"),
+        ("fit_drawn_as_points", "plot_fit", "drawn as points (a scatter, or markers without a line)"),
         ("fit_returns_slope_first", "least_squares", "swapped"),
         ("fit_uses_globals", "least_squares", "least_squares should use its own arguments x and y"),
         ("half_gradient", "grad_of_loss", "half the gradient"),

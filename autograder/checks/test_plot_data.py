@@ -77,6 +77,9 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
         if any(plots.line_on(line, lambda v: (v - 2) / 3) for a in axes for line in a.lines):
             raise Wrong("x and y are swapped in the line: it is drawn as x = 3y + 2. Plot (x, 3*x + 2).")
         drawn = [line for a in axes for line in a.lines]
+        if not drawn and any(plots.points_on(a, ref.true_line) for a in axes):
+            raise Wrong("y = 3x + 2 is drawn as points (markers without a line): draw it as a solid line, "
+                        "e.g. plt.plot(x, 3*x + 2, '-').")
         if not drawn:
             raise Wrong("No line is drawn: add the solid line y = 3x + 2, e.g. plt.plot(x, 3*x + 2).")
         raise Wrong("No drawn line lies on y = 3x + 2" + _fitted_equation(drawn[0]) + ".")

@@ -31,10 +31,12 @@ def axes_with_data(student):
 def test_the_data_and_the_real_line_are_drawn(student):
     """The data points and a line on y = 3x + 2."""
     showing = axes_with_data(student)
-    require(
-        any(plots.lines_on(a, ref.true_line) for a in showing),
-        "The data points are drawn, but no line on y = 3x + 2 is drawn with them.",
-    )
+    if any(plots.lines_on(a, ref.true_line) for a in showing):
+        return
+    if any(plots.points_on(a, ref.true_line) for a in showing):
+        raise Wrong("The real line y = 3x + 2 is drawn as points (a scatter, or markers without a line): "
+                    "draw it as a line, with plt.plot(x, 3*x + 2).")
+    raise Wrong("The data points are drawn, but no line on y = 3x + 2 is drawn with them.")
 
 
 @pytest.mark.points(1)
@@ -61,6 +63,9 @@ def test_a_separate_line_shows_the_students_own_fit(student):
                     "and your fit in one plot, so that they can be compared.")
     if any(plots.lines_on(a, fitted) for a in showing):
         raise Wrong("Only one line is drawn: draw the real line and your fitted line as two separate lines.")
+    if any(plots.points_on(a, fitted) for a in with_real or showing):
+        raise Wrong(f"Your fit y = {show(beta_0)} + {show(beta_1)} x is drawn as points (a scatter, or markers "
+                    "without a line): draw it as a line, with plt.plot(x, beta_0 + beta_1*x).")
     raise Wrong(
         f"No line with the data lies on your fit y = {show(beta_0)} + {show(beta_1)} x: "
         "draw it with plt.plot(x, beta_0 + beta_1*x)."
