@@ -510,6 +510,34 @@ def least_squares(a, b):
         {"least_squares": 1},
     ),
     Submission(
+        "intercept_without_parentheses",
+        "writes the intercept as sum(y) - beta_1*sum(x)/n, dividing only the second term",
+        {
+            "least_squares": """
+def least_squares(x, y):
+    n = len(x)
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x)**2)
+    beta_0 = jnp.sum(y) - beta_1*jnp.sum(x)/n
+    return beta_0, beta_1
+"""
+        },
+        {"least_squares": 0},
+    ),
+    Submission(
+        "denominator_typo",
+        "types sum(x**2) for sum(x)**2 in the slope's denominator: nearly right on the notebook's centred data",
+        {
+            "least_squares": """
+def least_squares(x, y):
+    n = len(x)
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x**2))
+    beta_0 = (jnp.sum(y) - beta_1*jnp.sum(x))/n
+    return beta_0, beta_1
+"""
+        },
+        {"least_squares": 0},
+    ),
+    Submission(
         "fit_line_hardcoded",
         "draws the fitted line with rounded numbers instead of beta_0 and beta_1",
         {

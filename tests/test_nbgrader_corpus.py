@@ -145,6 +145,8 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("fit_drawn_as_points", "plot_fit", "drawn as points (a scatter, or markers without a line)"),
         ("fit_returns_slope_first", "least_squares", "swapped"),
         ("fit_uses_globals", "least_squares", "least_squares should use its own arguments x and y"),
+        ("intercept_without_parentheses", "least_squares", "The slope beta_1 is right but the intercept beta_0 is not"),
+        ("denominator_typo", "least_squares", "It does not give the fit of the notebook's data either"),
         ("half_gradient", "grad_of_loss", "half the gradient"),
         ("half_gradient", "one_epoch", "as it should, but grad_of_loss does not return the gradient of loss"),
         ("gradient_summed_by_hand", "grad_of_loss", "n times the gradient"),

@@ -7,6 +7,7 @@ import pytest
 
 from autograder.compare import Wrong, as_numbers, matches, read_only, show, uses_the_notebooks_data
 from autograder.checks.given_data import reads_the_notebooks_data
+from autograder.student import NotDefined, StudentRaised
 from solutions import intro_ml as ref
 
 # (points, slope, offset, centre of x, spread of x, noise): other sizes, slopes, offsets, non-centred x
@@ -53,6 +54,27 @@ def mixed_normalisations(found: np.ndarray, expected: np.ndarray, n: int) -> str
     return ""
 
 
+def intercept_only(found: np.ndarray, expected: np.ndarray) -> str:
+    """The hint for a right slope beside a wrong intercept: the intercept's formula, often its
+    parentheses (sum(y) - beta_1 * sum(x) / n divides only the second term)."""
+    if matches(found[1:], expected[1:]) and not matches(found[:1], expected[:1]):
+        return (" The slope beta_1 is right but the intercept beta_0 is not: "
+                "beta_0 = (sum(y) - beta_1 * sum(x)) / n, mind the parentheses.")
+    return ""
+
+
+def formula_or_arguments(student) -> str:
+    """The hint for a fit wrong on a hidden data set in no way named above: a formula wrong on the
+    notebook's data too, or else a function that reads more of the notebook than its arguments."""
+    try:
+        on_the_notebooks_data = as_numbers(student.call("least_squares", *ref.data()), "least_squares", (2,))
+    except (Wrong, NotDefined, StudentRaised):
+        on_the_notebooks_data = None
+    if on_the_notebooks_data is not None and not matches(on_the_notebooks_data, notebook_fit()):
+        return " It does not give the fit of the notebook's data either: check its formula against the closed form."
+    return " Does your function use its arguments x and y (not the notebook's globals), and len(x) for n?"
+
+
 @functools.cache
 def notebook_fit() -> np.ndarray:
     return read_only(reference_fit(*ref.data()))[0]
@@ -72,7 +94,7 @@ def test_beta_0_and_beta_1_match_the_fit_of_the_notebook_data(student):
             f"and beta_1 the slope (expected {show(expected[1])})."
         )
     raise Wrong(f"(beta_0, beta_1) should be {show(expected)}, but they are {show(found)}."
-                + mixed_normalisations(found, expected, len(ref.data()[0])))
+                + (mixed_normalisations(found, expected, len(ref.data()[0])) or intercept_only(found, expected)))
 
 
 @pytest.mark.points(2)
@@ -90,6 +112,6 @@ def test_least_squares_fits_hidden_data_sets(student):
             elif matches(found, fit_counting(notebook_n, x, y)):
                 hint = f" That is the fit counting n = {notebook_n} points: use n = len(x), the size of the data given."
             else:
-                hint = mixed_normalisations(found, expected, len(x)) or (
-                    " Does your function use its arguments x and y (not the notebook's globals), and len(x) for n?")
+                hint = (mixed_normalisations(found, expected, len(x)) or intercept_only(found, expected)
+                        or formula_or_arguments(student))
             raise Wrong(f"{where}, least_squares returned {show(found)} but the fit is {show(expected)}.{hint}")
