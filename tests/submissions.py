@@ -281,6 +281,21 @@ plt.show()
         {"loss_landscape": 2},
     ),
     Submission(
+        "landscape_slope_and_intercept_swapped",
+        "fills the grid with loss(jnp.array([m, b]), x, y): the slope where loss takes the intercept",
+        {
+            "loss_landscape": """
+losses = jnp.array([[loss(jnp.array([m, b]), x, y) for b in b_range] for m in m_range])
+b_mesh, m_mesh = jnp.meshgrid(b_range, m_range)
+ax = plt.figure().add_subplot(projection='3d')
+ax.plot_surface(b_mesh, m_mesh, losses)
+ax.set_xlabel('b'); ax.set_ylabel('m'); ax.set_zlabel('loss')
+plt.show()
+"""
+        },
+        {"loss_landscape": 0},
+    ),
+    Submission(
         "landscape_wireframe",
         "draws the landscape as a wireframe, every other grid line, under contour lines and a gradient arrow",
         {

@@ -137,6 +137,8 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("seed_landscape", "loss_landscape", "transposed"),
         ("losses_transposed", "loss_landscape", "`losses` is transposed"),
         ("landscape_axes_swapped", "loss_landscape", "m is on the x axis"),
+        ("landscape_slope_and_intercept_swapped", "loss_landscape", "`losses` holds the loss with slope and intercept swapped"),
+        ("landscape_slope_and_intercept_swapped", "loss_landscape", "each height is the loss with slope and intercept swapped"),
         ("scatter_swapped", "plot_data", "x and y are swapped"),
         ("no_labels", "plot_data", "label the axes x and y"),
         ("dashed_true_line", "plot_data", "should be solid"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograder import plots
-from autograder.compare import Wrong, as_numbers, close_to, label_is, matches, require
+from autograder.compare import Wrong, as_numbers, close_to, label_is, matches, read_only, require
 from autograder.checks.given_data import reads_the_notebooks_data
 from solutions import intro_ml as ref
 
@@ -39,7 +39,22 @@ def test_losses_is_the_grid_of_losses_over_m_and_b(student):
             "`losses` is transposed: losses[i, j] should be the loss at m_range[i] and b_range[j] "
             "(rows follow m, columns follow b)."
         )
+    if matches(losses, grid_with_m_and_b_swapped()):
+        raise Wrong(
+            "`losses` holds the loss with slope and intercept swapped: loss_fn takes (x, y, m, b), the slope "
+            "first, while loss takes params = (b, m), the intercept first. losses[i, j] should be "
+            "loss_fn(x, y, m_range[i], b_range[j])."
+        )
     raise Wrong("`losses` does not match loss_fn(x, y, m_range[i], b_range[j]) at every grid point.")
+
+
+@functools.cache
+def grid_with_m_and_b_swapped() -> np.ndarray:
+    """losses[i, j] = loss_fn(x, y, b_range[j], m_range[i]): the mistake of a call with its slope and
+    intercept in each other's place (or loss(jnp.array([m, b]), x, y))."""
+    b_range, m_range = (np.asarray(r, dtype=np.float64) for r in ref.landscape_ranges())
+    b_grid, m_grid = np.meshgrid(b_range, m_range)
+    return read_only(loss_at(m=b_grid.ravel(), b=m_grid.ravel()).reshape(b_grid.shape))[0]
 
 
 def grid_indices(values: np.ndarray, grid: np.ndarray) -> np.ndarray | None:
@@ -50,10 +65,13 @@ def grid_indices(values: np.ndarray, grid: np.ndarray) -> np.ndarray | None:
 
 def diagnose_surface(vertices: np.ndarray) -> str:
     b, m, z = vertices.T
-    if np.all(close_to(z, loss_at(m=b, b=m))):
-        return "m is on the x axis and b on the y axis: put b on the x axis and m on the y axis."
     b_range, m_range = (np.asarray(r, dtype=np.float64) for r in ref.landscape_ranges())
     i, j = grid_indices(b, b_range), grid_indices(m, m_range)
+    if np.all(close_to(z, loss_at(m=b, b=m))):
+        if i is not None and j is not None:  # the axes hold b and m as they should: the heights do not
+            return ("each height is the loss with slope and intercept swapped (see the check of `losses`): "
+                    "the height over (b, m) should be loss_fn(x, y, m, b).")
+        return "m is on the x axis and b on the y axis: put b on the x axis and m on the y axis."
     if i is not None and j is not None and np.all(i == j):
         return (
             "b and m change together along the surface, as when plot_surface gets the 1-D ranges: "
