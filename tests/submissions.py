@@ -678,6 +678,33 @@ for i in range(20):
         },
         {"training_loop": 1},
     ),
+    Submission(
+        "fifty_one_epochs",
+        "trains for range(51): one epoch too many, 52 entries",
+        {
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(51):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+"""
+        },
+        {"training_loop": 1},
+    ),
+    Submission(
+        "beta_never_reassigned",
+        "appends one_epoch(beta, ...) but never keeps it in beta: every epoch starts again from (1, 1)",
+        {
+            "training_loop": """
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in range(50):
+    beta_history.append(one_epoch(beta, x, y, i))
+"""
+        },
+        {"training_loop": 0},
+    ),
     Submission("beta_25_wrong", "picks a pair whose squares sum to 50", {"x2_25": "beta_25 = (5.0, 5.0)"}, {"x2_25": 0}),
     Submission("beta_25_complex", "uses a complex number", {"x2_25": "beta_25 = (3 + 0j, 4)"}, {"x2_25": 0}),
     Submission("beta_25_number", "sets beta_25 to the number 25", {"x2_25": "beta_25 = 25"}, {"x2_25": 0}),
