@@ -13,6 +13,10 @@ import numpy as np
 from autograder.compare import close_to, label_is
 from autograder.plain import Axes, Figure, Line
 
+# The contract counts only points as data: a line through them is the plot of a curve.
+DATA_AS_A_LINE = ("The data are drawn as a line joining the points (as plt.plot(x, y) draws them): draw them "
+                  "as points alone, with plt.scatter(x, y) or plt.plot(x, y, 'o').")
+
 
 def axes_of(figures: Iterable[Figure], projection: str = "2d") -> list[Axes]:
     return [axes for figure in figures for axes in figure.axes if axes.projection == projection]
@@ -46,6 +50,12 @@ def shows_points(axes: Axes, x: np.ndarray, y: np.ndarray) -> bool:
     if any(_same_points(points, x, y) for points in axes.points):
         return True
     return bool(axes.points) and _same_points(np.vstack(axes.points), x, y)
+
+
+def joins_points(axes: Axes, x: np.ndarray, y: np.ndarray) -> bool:
+    """A drawn line runs through exactly the points (x[i], y[i]): `plt.plot(x, y)`, the data drawn as
+    a line (with or without markers) where the contract asks for points."""
+    return any(_same_points(line.xy, x, y) for line in axes.lines)
 
 
 def line_on(line: Line, equation: Callable[[np.ndarray], np.ndarray]) -> bool:

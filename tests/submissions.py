@@ -458,6 +458,12 @@ def grad_of_loss(params, xs, ys):
         {"plot_data": 1},
     ),
     Submission(
+        "data_joined_by_a_line",
+        "draws the data with plt.plot(x, y, 'o-'): markers joined by a zigzag line, not points alone",
+        {"plot_data": "plt.plot(x, y, 'o-')\nplt.plot(x, 3*x + 2, '-')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},
+        {"plot_data": 1},
+    ),
+    Submission(
         "true_line_as_dots",
         "draws the perfect line with a marker format and no line style: dots on y = 3x + 2",
         {"plot_data": "plt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r.')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},

@@ -143,6 +143,7 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("no_labels", "plot_data", "label the axes x and y"),
         ("dashed_true_line", "plot_data", "should be solid"),
         ("short_true_line", "plot_data", "covers only"),
+        ("data_joined_by_a_line", "plot_data", "The data are drawn as a line joining the points"),
         ("true_line_as_dots", "plot_data", "y = 3x + 2 is drawn as points (markers without a line)"),
         ("fit_drawn_as_points", "plot_fit", "drawn as points (a scatter, or markers without a line)"),
         ("fit_returns_slope_first", "least_squares", "swapped"),

@@ -39,6 +39,8 @@ def test_the_100_data_points_are_drawn_in_axes_labelled_x_and_y(student):
     if not showing:
         if any(plots.shows_points(a, y, x) for a in axes):
             raise Wrong("x and y are swapped: the points are drawn as (y, x). Use plt.scatter(x, y).")
+        if any(plots.joins_points(a, x, y) for a in axes):
+            raise Wrong(plots.DATA_AS_A_LINE)
         raise Wrong(plots.not_found(
             figures,
             "No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y), "

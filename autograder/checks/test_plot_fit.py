@@ -21,6 +21,8 @@ def axes_with_data(student):
     if not showing:
         if any(plots.shows_points(a, y, x) for a in axes):
             raise Wrong("x and y are swapped: the points are drawn as (y, x). Use plt.scatter(x, y).")
+        if any(plots.joins_points(a, x, y) for a in axes):
+            raise Wrong(plots.DATA_AS_A_LINE)
         no_data = "No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y)."
         raise Wrong(plots.not_found(figures, no_data))
     return showing
