@@ -411,6 +411,18 @@ def grad_of_loss(params, x, y):
         {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
     ),
     Submission(
+        "gradient_parts_swapped",
+        "differentiates by hand and returns the slope's derivative first",
+        {
+            "grad_of_loss": """
+def grad_of_loss(params, x, y):
+    r = params[0] + params[1]*x - y
+    return jnp.array([2*jnp.mean(r*x), 2*jnp.mean(r)])
+"""
+        },
+        {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0},
+    ),
+    Submission(
         "gradient_sign_flipped_by_hand",
         "differentiates by hand with the residual y - prediction: a gradient pointing uphill, so training climbs",
         {

@@ -155,6 +155,7 @@ def feedback(graded, name: str, grade_id: str) -> str:
         ("gradient_summed_by_hand", "grad_of_loss", "n times the gradient"),
         ("gradient_summed_by_hand", "training_loop", "the training diverged"),
         ("gradient_sign_flipped_by_hand", "grad_of_loss", "The sign is flipped"),
+        ("gradient_parts_swapped", "grad_of_loss", "The two partial derivatives are swapped"),
         ("gradient_sign_flipped_by_hand", "one_epoch", "as it should, but grad_of_loss does not return the gradient"),
         ("gradient_on_the_notebooks_data", "grad_of_loss", "grad_of_loss should use its own arguments x and y"),
         ("gradient_on_the_notebooks_data", "one_epoch", "as it should, but grad_of_loss does not return the gradient"),

@@ -30,9 +30,13 @@ def hidden_cases() -> tuple[tuple[np.ndarray, ...], ...]:
 
 
 def diagnose(params: np.ndarray, found: np.ndarray, expected: np.ndarray, n: int) -> str:
-    """Name the usual mistakes: a sign, a lost factor 2, a sum in place of the mean, the notebook's data."""
+    """Name the usual mistakes: a sign, the two parts swapped, a lost factor 2, a sum in place of the mean,
+    the notebook's data."""
     if matches(-found, expected):
         return " The sign is flipped: the gradient points uphill, where the loss grows."
+    if matches(found[::-1], expected):
+        return (" The two partial derivatives are swapped: the first is with respect to params[0], the "
+                "intercept, the second with respect to params[1], the slope.")
     if matches(2 * found, expected):
         return " It is half the gradient: the derivative of (pred - y)**2 is 2 (pred - y)."
     if matches(found / n, expected):
