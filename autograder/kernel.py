@@ -68,7 +68,11 @@ class FreshKernelProcess:
         sandbox.remove(self._workdir)
 
 
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"]
+# The kernel's own sleep of 0.5 ms before each reply, a guard for clients that stop reading outputs
+# at the reply, is left out: this one reads IOPub up to the idle status, published after the reply.
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL",
+               "--IPythonKernel._execute_sleep=0"]
+RECONNECT_MS = 5  # how soon a socket tries again to reach a kernel that has not bound its sockets yet
 
 
 class Kernel:
@@ -106,6 +110,9 @@ class Kernel:
                                                sandboxed, fonts, jax_cache, prime)
         self._context = zmq.Context()
         self._context.setsockopt(zmq.MAXMSGSIZE, limits.reply_bytes)
+        # The sockets connect before the new kernel has bound its own: ZeroMQ then tries again after
+        # RECONNECT_IVL, 100 ms by default, which each kernel's start waited out once or twice.
+        self._context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         self._client = BlockingKernelClient(context=self._context)
         self._client.load_connection_file(str(connection))
         self._client.start_channels()
