@@ -86,8 +86,8 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
 
 def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str, rubric: str) -> None:
     sent = submission_time(course / "submitted" / graded.student / assignment.name)
-    _record_gradebook(assignment, graded, db_url, _parsed(sent))
-    _assign_late_penalty(course, assignment, graded, db_url)
+    if _record_gradebook(assignment, graded, db_url, _parsed(sent)):
+        _assign_late_penalty(course, assignment, graded, db_url)
     _record_files(course, assignment, graded, digest, sent, rubric)
 
 
@@ -115,7 +115,9 @@ def _late_penalties(course: Path) -> AssignLatePenalties:
 
 
 def _assign_late_penalty(course: Path, assignment: Assignment, graded: Graded, db_url: str) -> None:
-    """The penalty `nbgrader autograde` would give a late submission (none unless the course sets one)."""
+    """The penalty `nbgrader autograde` gives a late submission (none unless the course sets one).
+    Only for a late one: for one on time, nbgrader's step would open the gradebook again only to
+    reset the penalty, which `_record_gradebook` does in its transaction."""
     resources = {"nbgrader": {"notebook": assignment.notebook.removesuffix(".ipynb"), "assignment": assignment.name,
                               "student": graded.student, "db_url": db_url}}
     _late_penalties(course).preprocess(nbformat.v4.new_notebook(), resources)
@@ -131,7 +133,9 @@ def manual_scores(assignment: Assignment, graded: Graded) -> dict[str, float | N
     return scores
 
 
-def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, timestamp: datetime | None) -> None:
+def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, timestamp: datetime | None) -> bool:
+    """Record the automatic scores; whether the submission is late (its penalty is then nbgrader's
+    to give). A penalty recorded before is reset, as `nbgrader autograde` resets it."""
     with Gradebook(db_url) as gradebook, warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips a harmless SQLAlchemy autoflush warning
         warnings.simplefilter("ignore", SAWarning)
@@ -148,7 +152,10 @@ def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, times
         for grade_id, score in manual.items():
             comment = gradebook.find_comment(grade_id, notebook, assignment.name, graded.student)
             comment.auto_comment = "No response." if score == 0 else None
+        gradebook.find_submission_notebook(notebook, assignment.name, graded.student).late_submission_penalty = None
+        late = gradebook.find_submission(assignment.name, graded.student).total_seconds_late > 0
         gradebook.db.commit()
+    return late
 
 
 def _record_files(course: Path, assignment: Assignment, graded: Graded, digest: str, sent: str | None,
