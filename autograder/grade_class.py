@@ -150,9 +150,9 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     progress.start(len(todo), workers, options.sandboxed)
     jax_cache = sandbox.default_jax_cache()
     prime_jax_cache(course, assignment, options, jax_cache, progress)
-    context = get_context("spawn")
+    context = _workers_start_method()
     initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache),
-                options.spare_kernels)
+                options.spare_kernels, rubric)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
         futures = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
@@ -177,6 +177,15 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
         finally:
             closing.join()
     return graded_all
+
+
+def _workers_start_method():
+    """Workers forked from this process, which has imported most of what they need (about half a
+    second of CPU each to import again); started afresh where a fork would be unsafe: when JAX runs
+    here (priming its cache started its thread pools, which a fork does not copy) or another thread."""
+    if "jax" in sys.modules or threading.active_count() > 1:
+        return get_context("spawn")
+    return get_context("fork")
 
 
 def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[str], name: str,

@@ -5,14 +5,16 @@ It imports only what grading needs (not the gradebook, nor the pages): the main 
 
 from __future__ import annotations
 
+import atexit
 import ctypes
+import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.util import Finalize
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import reference_values, sandbox
 from autograder.assignment import Assignment
 from autograder.engine import Graded, grade_submission
 from autograder.kernel import Kernel
@@ -22,7 +24,8 @@ from autograder.warm_sandbox import WarmSandbox
 _worker: dict = {}
 
 
-def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cache: str, spare_kernels: bool) -> None:
+def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cache: str, spare_kernels: bool,
+          rubric: str) -> None:
     """Load what every grading in this worker needs, once; die with the main process.
 
     A sandboxed worker keeps a warm sandbox (see `warm_sandbox.py`), which forks and warms up the
@@ -38,11 +41,19 @@ def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cac
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # the main process's handlers, if it forked this one
+        signal.signal(signum, signal.SIG_DFL)
     fonts = sandbox.font_cache()
     # the sandbox's imports run while this worker does its own
     sandboxes = [WarmSandbox(limits, fonts, Path(jax_cache))] if sandboxed else [None]
     sandbox.use_jax_cache_here(Path(jax_cache))  # the reference's compilations, kept across runs
+    reference_values.keep_in(reference_values.folder_for(Path(jax_cache), rubric))  # and its values
     import solutions.intro_ml  # noqa: F401 (JAX and the reference, imported once per worker)
+
+    # Last in, first run at exit: JAX's own exit handler empties every cache it filled, about a
+    # second of CPU per worker at the end of each run, for a process that ends anyway. The sandboxes
+    # are closed before (by the finalizer below), and every result has been sent by then.
+    atexit.register(os._exit, 0)
 
     _worker.update(
         assignment=Assignment.load(Path(course), assignment),

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograder.compare import Wrong, as_numbers, matches
+from autograder.compare import Wrong, as_numbers, matches, read_only
+from autograder.reference_values import kept
 from autograder.student import NotDefined, Student
 
 
@@ -29,13 +30,19 @@ def reads_it(check: Callable) -> bool:
     return getattr(check, "reads_the_notebooks_data", False)
 
 
-def changed(student: Student) -> str:
-    """What to tell the student if the notebook's `x` or `y` is no longer the given data; else ""."""
+@kept
+def notebook_data() -> tuple[np.ndarray, np.ndarray]:
+    """The given cell's `x` and `y` (float32, as JAX draws them), exactly, in float64 NumPy arrays."""
     # Imported here: the runner imports this module, and the grader's main process imports the runner
     # but not JAX (a second or so of the run's start, and memory), which the solutions import.
     from solutions import intro_ml as ref
 
-    given = {name: np.asarray(array, dtype=np.float64) for name, array in zip(("x", "y"), ref.data())}
+    return read_only(*(np.asarray(array, dtype=np.float64) for array in ref.data()))
+
+
+def changed(student: Student) -> str:
+    """What to tell the student if the notebook's `x` or `y` is no longer the given data; else ""."""
+    given = dict(zip(("x", "y"), notebook_data()))
     found = {}
     for name in given:
         try:

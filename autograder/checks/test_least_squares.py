@@ -1,12 +1,11 @@
 """least_squares: the closed-form fit, on the notebook's data and on data sets the student never saw."""
 
-import functools
-
 import numpy as np
 import pytest
 
 from autograder.compare import Wrong, as_numbers, matches, read_only, show, uses_the_notebooks_data
 from autograder.checks.given_data import reads_the_notebooks_data
+from autograder.reference_values import kept
 from solutions import intro_ml as ref
 
 # (points, slope, offset, centre of x, spread of x, noise): other sizes, slopes, offsets, non-centred x
@@ -18,7 +17,7 @@ HIDDEN_DATA_SETS = (
 )
 
 
-@functools.cache
+@kept
 def hidden_cases() -> tuple[tuple[np.ndarray, ...], ...]:
     """(x, y, the reference fit) of each hidden data set: the same for every submission."""
     rng = np.random.default_rng(2024)
@@ -75,7 +74,7 @@ def formula_or_arguments(student) -> str:
     return " Does your function use its arguments x and y (not the notebook's globals), and len(x) for n?"
 
 
-@functools.cache
+@kept
 def notebook_fit() -> np.ndarray:
     return read_only(reference_fit(*ref.data()))[0]
 

@@ -1,19 +1,18 @@
 """loss_landscape: the 20 x 20 grid of losses, drawn as a 3D surface with b across and m deep."""
 
-import functools
-
 import numpy as np
 import pytest
 
 from autograder import plots
 from autograder.compare import Wrong, as_numbers, close_to, label_is, matches, read_only, require
-from autograder.checks.given_data import reads_the_notebooks_data
+from autograder.checks.given_data import notebook_data, reads_the_notebooks_data
+from autograder.reference_values import kept
 from solutions import intro_ml as ref
 
 GRADE_ID = "loss_landscape"
 
 
-@functools.cache
+@kept
 def reference_grid() -> np.ndarray:
     x, y = ref.data()
     b_range, m_range = ref.landscape_ranges()
@@ -21,7 +20,7 @@ def reference_grid() -> np.ndarray:
 
 
 def loss_at(m: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x, y = ref.data()
+    x, y = notebook_data()
     return np.asarray(ref.loss_at_points(x, y, m.astype(np.float32), b.astype(np.float32)), dtype=np.float64)
 
 
@@ -48,7 +47,7 @@ def test_losses_is_the_grid_of_losses_over_m_and_b(student):
     raise Wrong("`losses` does not match loss_fn(x, y, m_range[i], b_range[j]) at every grid point.")
 
 
-@functools.cache
+@kept
 def grid_with_m_and_b_swapped() -> np.ndarray:
     """losses[i, j] = loss_fn(x, y, b_range[j], m_range[i]): the mistake of a call with its slope and
     intercept in each other's place (or loss(jnp.array([m, b]), x, y))."""

@@ -4,8 +4,7 @@ import pytest
 
 from autograder import plots
 from autograder.compare import Wrong, as_numbers, require, show
-from autograder.checks.test_plot_data import notebook_data
-from autograder.checks.given_data import reads_the_notebooks_data
+from autograder.checks.given_data import notebook_data, reads_the_notebooks_data
 from solutions import intro_ml as ref
 
 GRADE_ID = "plot_fit"
