@@ -58,7 +58,10 @@ def rubric_digest(course: Path, assignment: str) -> str:
             content = path.read_bytes()
         except OSError:
             content = b""
-        digest.update(f"{path.parent.name}/{path.name}\0{len(content)}\0".encode() + content)
+        # Named within the course (the grader's files within its folder): a course moved or copied
+        # elsewhere keeps its rubric, and its grades.
+        name = path.relative_to(GRADER.parent if path.is_relative_to(GRADER) else course)
+        digest.update(f"{name.as_posix()}\0{len(content)}\0".encode() + content)
     return digest.hexdigest()
 
 

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import course_lock, sandbox
+from autograder import course_lock, pending, sandbox
 from autograder.sandbox import Limits
 from conftest import COURSE, jax_keeps_compilations, make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
@@ -311,6 +311,17 @@ def test_a_check_fixed_after_grading_reaches_every_student_on_the_next_run(tmp_p
     assert "graded seed: 16 / 17" in again.stdout
     output = {t["name"]: t["output"] for t in results(course, "seed")["tests"]}["loss_landscape_test"]
     assert "b and m are swapped on the surface" in output and "drawn transposed" not in output
+
+
+def test_a_course_moved_to_another_folder_keeps_its_rubric(tmp_path):
+    """The rubric is what decides the scores, not where the course lies: a copy named otherwise would
+    otherwise grade everyone again (and the isolated grader's workers compute their reference values
+    again)."""
+    here, there = make_course(tmp_path / "fall"), make_course(tmp_path / "elsewhere" / "spring")
+    assert pending.rubric_digest(here, "intro_ml") == pending.rubric_digest(there, "intro_ml")
+    config = there / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\n# a change\n")
+    assert pending.rubric_digest(here, "intro_ml") != pending.rubric_digest(there, "intro_ml")
 
 
 SUBMITTED_AT = {"ada": "2026-11-20 09:00:00.000000 UTC", "alan": "2026-11-26 10:00:00.000000 UTC", "grace": None}
