@@ -19,12 +19,14 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+UNUSED_FOR = 30 * 24 * 3600  # seconds after which the values of a rubric no run used are removed
 _folder: Path | None = None  # the folder of this rubric's values, once `keep_in` has set it
 
 
@@ -34,12 +36,14 @@ def folder_for(cache_root: Path, rubric: str) -> Path:
 
 
 def keep_in(folder: Path) -> None:
-    """Read and write this process's reference values in `folder`; the folders of other rubrics go."""
+    """Read and write this process's reference values in `folder`; those of rubrics unused for a
+    month go (a few kilobytes each: two courses graded in turn keep theirs)."""
     global _folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)
         for other in folder.parent.iterdir():
-            if other != folder and other.is_dir():
+            if other.is_dir() and time.time() - other.stat().st_mtime > UNUSED_FOR:
                 shutil.rmtree(other, ignore_errors=True)
     except OSError:
         return  # a folder it cannot write: the values are computed here, as without one

@@ -4,6 +4,8 @@ computed, computed once, and computed again whenever the file cannot serve."""
 from __future__ import annotations
 
 import importlib
+import os
+import time
 
 import numpy as np
 import pytest
@@ -83,14 +85,16 @@ def test_a_folder_that_cannot_be_written_keeps_nothing_and_grades_on(tmp_path):
     assert same(kept(), a_value()) and len(runs) == 1
 
 
-def test_the_values_of_other_rubrics_are_removed(tmp_path):
-    old = reference_values.folder_for(tmp_path / "jax-1", "a" * 64)
-    reference_values.keep_in(old)
-    kept, _ = counted(a_value())
-    kept()
-    new = reference_values.folder_for(tmp_path / "jax-1", "b" * 64)
-    reference_values.keep_in(new)
-    assert new.is_dir() and not old.exists()
+def test_the_values_of_rubrics_unused_for_a_month_are_removed(tmp_path):
+    folders = {name: reference_values.folder_for(tmp_path / "jax-1", name * 64) for name in "abc"}
+    for name in "ab":
+        reference_values.keep_in(folders[name])
+        kept, _ = counted(a_value())
+        kept()
+    month_ago = time.time() - reference_values.UNUSED_FOR - 60
+    os.utime(folders["a"], (month_ago, month_ago))
+    reference_values.keep_in(folders["c"])
+    assert folders["b"].is_dir() and folders["c"].is_dir() and not folders["a"].exists()
 
 
 def test_what_cannot_be_kept_is_refused_not_kept_wrong(tmp_path):
