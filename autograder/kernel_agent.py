@@ -17,12 +17,18 @@ import contextlib
 import io
 import json
 import sys
+import threading
+import time
 import types
 
 MAX_NUMBERS = 200_000  # numbers in one reply; a 20x20 surface needs about 5,000
 MAX_TEXT = 2_000  # characters of any string in a reply
 MAX_DEPTH = 6
 MAX_CELL_OUTPUT = 1_000_000  # characters a cell may print; the grader's messages have a size limit
+# Seconds a thread other than the notebook's waits on each print past that: Python's switch interval,
+# what a thread waiting for the interpreter's lock waits anyway; 100 prints a second are plenty for
+# text that is dropped.
+CUT_THREAD_PAUSE = 0.005
 
 _state = {"figures": [], "by_count": {}, "last": [], "printed": 0, "running": []}
 
@@ -356,7 +362,11 @@ def _mark_wireframes():
 class _BoundedStream:
     """stdout or stderr, cut off after MAX_CELL_OUTPUT characters per cell.
 
-    One enormous print would otherwise become one message too large for the grader to accept.
+    One enormous print would otherwise become one message too large for the grader to accept. A
+    thread the notebook left printing in a loop would, once cut off, spin on prints that go nowhere
+    and hold the interpreter's lock from the notebook's own cells and the grader's calls, making them
+    several times slower (a first `jax.grad` past a cell's time limit on a busy machine); from then
+    on, each of its prints waits a little instead, and nothing it printed is lost that was not already.
     """
 
     def __init__(self, stream):
@@ -370,6 +380,8 @@ class _BoundedStream:
             self._stream.write(text[:left])
             if len(text) > left:
                 self._stream.write(f"\n[output cut: a cell may print at most {MAX_CELL_OUTPUT} characters]\n")
+        elif threading.current_thread() is not threading.main_thread():
+            time.sleep(CUT_THREAD_PAUSE)
         return len(text)
 
     def __getattr__(self, name):

@@ -268,6 +268,33 @@ def grad_of_loss(params, x, y):
     raise RuntimeError('found: ' + ' | '.join(leak)[:3000])
 """
 
+# Without a sandbox on Gradescope, the disk is open: walk it, and every process's working directory,
+# for Gradescope's layout (`.../autograder/source/`, the bundle), and quote what it holds in an error.
+# Only that layout counts: the machine running the tests has other copies of the course, which a
+# Gradescope container does not.
+LOOK_FOR_THE_BUNDLE = r"""
+import os
+found = []
+tops = ['/'] + [f'/proc/{pid}/cwd' for pid in os.listdir('/proc') if pid.isdigit()]
+for top in tops:
+    for path, dirs, files in os.walk(top):
+        if path.startswith(('/proc/', '/sys', '/usr', '/dev')) and not top.startswith('/proc'):
+            dirs[:] = []
+            continue
+        if path.count('/') > 10 or 'site-packages' in path or 'lib/python' in path:
+            dirs[:] = []
+            continue
+        if '/autograder/source' in path + os.path.realpath(path):
+            found.append(path + '/ holds ' + ', '.join(sorted(dirs + files)))
+            for name in files:
+                try:
+                    found.append(path + '/' + name + ':' + open(os.path.join(path, name), errors='replace').read(300))
+                except OSError:
+                    pass
+def grad_of_loss(params, x, y):
+    raise RuntimeError('found: ' + ' | '.join(found)[:3000])
+"""
+
 LEAVE_PROCESSES = r"""
 import subprocess, os, time
 subprocess.Popen(['sleep', '987654'], start_new_session=True)
@@ -421,6 +448,12 @@ def _filled_sockets_directory_loses() -> dict[str, float]:
 FILLS_ITS_SOCKETS_DIRECTORY = Hostile(
     "fills_its_sockets_directory", "writes 3 GiB of files beside its own Jupyter sockets",
     {"x2_25": FILL_SOCKETS_DIRECTORY}, lost=_filled_sockets_directory_loses(),
+)
+
+# Graded only by the Gradescope bundle's tests, unsandboxed.
+LOOKS_FOR_THE_BUNDLE = Hostile(
+    "looks_for_the_bundle", "walks the disk for Gradescope's autograder/source and quotes it in an error",
+    {"grad_of_loss": LOOK_FOR_THE_BUNDLE}, {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0}, says="RuntimeError",
 )
 
 HOSTILE = [

@@ -31,7 +31,7 @@ from autograder import gradescope, sandbox
 from autograder.restore import Ungradable
 from conftest import COURSE
 from hostile import BY_NAME as HOSTILE_BY_NAME
-from hostile import LINGERING, SECRETS
+from hostile import LINGERING, LOOKS_FOR_THE_BUNDLE, SECRETS
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, notebook
 
@@ -63,20 +63,23 @@ UPLOADS = {
         Upload("sign_flip", "Copy of intro_ml.ipynb", sandbox_works=False),
         Upload("invalid_json", "intro_ml.ipynb"),
         Upload("tampers_with_the_grader", "intro_ml.ipynb", sandbox_works=False),
-        Upload("leaks_through_feedback", "intro_ml.ipynb", sandbox_works=False),
+        Upload("looks_for_the_bundle", "intro_ml.ipynb", sandbox_works=False),
         Upload("leaves_processes_behind", "intro_ml.ipynb", sandbox_works=False),
     )
 }
 
 
+HOSTILE = HOSTILE_BY_NAME | {LOOKS_FOR_THE_BUNDLE.name: LOOKS_FOR_THE_BUNDLE}
+
+
 def content(name: str) -> bytes:
-    if name in HOSTILE_BY_NAME:
-        return HOSTILE_BY_NAME[name].content()
+    if name in HOSTILE:
+        return HOSTILE[name].content()
     return nbformat.writes(notebook(HONEST_BY_NAME[name])).encode()
 
 
 def expected(name: str) -> dict[str, float]:
-    return (HOSTILE_BY_NAME.get(name) or HONEST_BY_NAME[name]).expected()
+    return (HOSTILE.get(name) or HONEST_BY_NAME[name]).expected()
 
 
 @pytest.fixture(scope="module")
@@ -304,11 +307,13 @@ def test_without_bubblewrap_a_root_grader_runs_the_notebook_as_nobody(autograder
 
 
 def test_unsandboxed_a_notebook_finds_nothing_of_the_course_to_quote_in_its_feedback(graded):
-    """What a student sees on Gradescope is results.json: a failing check quotes the error they raised."""
-    results = graded["leaks_through_feedback"]
-    assert "RuntimeError: found: " in json.dumps(results), "the error is quoted: the channel is open"
+    """What a student sees on Gradescope is results.json: a failing check quotes the error they raised.
+    The walk lists and quotes whatever it can of the bundle (`autograder/source`): nothing, not a name."""
+    quoted = json.dumps(graded["looks_for_the_bundle"])
+    assert "RuntimeError: found: " in quoted, "the error is quoted: the channel is open"
+    assert "autograder/source" not in quoted and "source/ holds" not in quoted
     for secret in (*SECRETS, "def grade_submission", "### BEGIN HIDDEN TESTS"):
-        assert secret not in json.dumps(results), secret
+        assert secret not in quoted, secret
 
 
 def test_unsandboxed_no_process_of_a_notebook_outlives_its_grading(autograder_roots):

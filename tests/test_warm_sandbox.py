@@ -230,3 +230,24 @@ def test_a_kernel_runs_its_first_cell_at_once_without_a_warm_up():
                 assert (ran.status, ran.outputs[-1]["data"]["text/plain"]) == ("ok", "2")
     finally:
         warm.close()
+
+
+def test_a_thread_left_printing_waits_once_its_cells_output_is_cut():
+    """A thread printing in a loop, its output cut, would spin and hold the interpreter from the
+    notebook's cells and the grader's calls; from the cut on it waits on each print instead. In the
+    second of a cell that sleeps it fills at most the cell's output (about 2,300 prints of 440
+    characters), then prints a few times: without the wait, hundreds of thousands of times."""
+    limits = Limits(cell_seconds=30)
+    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
+    try:
+        with Kernel(limits, None, warm=warm) as kernel:
+            started = kernel.execute("import threading, time\nprints = [0]\ndef chatter():\n    while True:\n"
+                                     "        print('still here ' * 40)\n        prints[0] += 1\n"
+                                     "threading.Thread(target=chatter, daemon=True).start()")
+            slept = kernel.execute("before = prints[0]\ntime.sleep(1)\nduring = prints[0] - before")
+            assert (started.status, slept.status) == ("ok", "ok")
+            during = int(kernel.ask("during"))
+            assert 0 < during < 3_000, during
+            assert any("output cut" in output.get("text", "") for output in slept.outputs)
+    finally:
+        warm.close()
