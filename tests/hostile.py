@@ -230,7 +230,7 @@ def fake_test_cells(nb):
 LOOK_FOR_SECRETS = r"""
 import os, sys, glob
 found = []
-for root in ['/', '/work', '/root', '/home', '/opt', '/srv', os.path.expanduser('~'), '..', '../..', '/proc/1/cwd']:
+for root in ['/', '/work', '/root', '/home', '/opt', '/srv', os.path.expanduser('~'), '..', '../..']:
     for path, dirs, files in os.walk(root):
         # Python's own libraries hold nothing of the course: not read, nor walked (a long walk would
         # only meet the cell's time limit on a busy machine)
