@@ -17,6 +17,7 @@ One grading by the isolated grader (`python -m autograder grade`), in the order 
   student with `solutions/` using `compare.py` and `plots.py`.
 * `runner.py`: runs one question's checks and turns the outcome into points and feedback.
 * `engine.py`: grades one submission, cell by cell; `record.py` writes gradebook and results.
+* `gradebook.py`: nbgrader's gradebook, opened once for all a run records and reads back.
 * `grade_class.py`, `progress.py`: a whole class in parallel workers, and what the person waiting sees.
 
 Under plain `nbgrader autograde`, `in_notebook.py` is the hidden part of each test cell: the same

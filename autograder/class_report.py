@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from nbgrader.api import Gradebook
+
 from autograder import drawing
 from autograder.feedback import html_page, image, page_path, score_class, words, write_feedback
+from autograder.gradebook import opened
 from autograder.outcome import StudentOutcome, read_outcomes, students
 
 MISTAKES_SHOWN = 15
@@ -92,9 +95,10 @@ def common_mistakes(outcomes: list[StudentOutcome]) -> list[Mistake]:
     return sorted(mistakes, key=lambda m: (-len(m.students), order[m.grade_id], m.rubric, m.example))
 
 
-def write_class_report(course: Path, assignment: str) -> Path:
-    """Write `reports/<assignment>/index.html` from the gradebook and the recorded results."""
-    outcomes = read_outcomes(course, assignment, students(course, assignment), figures=False)
+def write_class_report(course: Path, assignment: str, gradebook: Gradebook | None = None) -> Path:
+    """Write `reports/<assignment>/index.html` from the gradebook (the run's, if given) and the recorded results."""
+    outcomes = read_outcomes(course, assignment, students(course, assignment, gradebook), figures=False,
+                             shared=gradebook)
     path = course / "reports" / assignment / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "\n".join([
@@ -113,9 +117,10 @@ def write_class_report(course: Path, assignment: str) -> Path:
 
 def rebuild_all(course: Path, assignment: str) -> None:
     """Rebuild every student's feedback page and the class report, without grading anything again."""
-    for student in students(course, assignment):
-        write_feedback(course, assignment, student)
-    write_class_report(course, assignment)
+    with opened(course) as gradebook:
+        for student in students(course, assignment, gradebook):
+            write_feedback(course, assignment, student, gradebook)
+        write_class_report(course, assignment, gradebook)
 
 
 def _overview(outcomes: list[StudentOutcome], assignment: str) -> str:

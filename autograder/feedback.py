@@ -18,6 +18,8 @@ import re
 import shutil
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+
 from autograder import drawing
 from autograder.outcome import QuestionOutcome, StudentOutcome, read_outcome
 
@@ -108,9 +110,10 @@ def page_path(course: Path, assignment: str, student: str, notebook: str) -> Pat
     return course / "feedback" / student / assignment / f"{notebook}.html"
 
 
-def write_feedback(course: Path, assignment: str, student: str) -> Path:
-    """Write the student's feedback page from the gradebook and the recorded results; return its path."""
-    outcome = read_outcome(course, assignment, student)
+def write_feedback(course: Path, assignment: str, student: str, gradebook: Gradebook | None = None) -> Path:
+    """Write the student's feedback page from the gradebook (the run's, if given) and the recorded
+    results; return its path."""
+    outcome = read_outcome(course, assignment, student, gradebook)
     path = page_path(course, assignment, student, outcome.notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     for name in RELEASE_FILES:

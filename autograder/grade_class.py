@@ -153,10 +153,12 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
     context = _workers_start_method()
     initargs = (str(course), options.assignment, options.limits, options.sandboxed, str(jax_cache),
                 options.spare_kernels, rubric)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool:
+    with (ProcessPoolExecutor(workers, mp_context=context, initializer=worker.start, initargs=initargs) as pool,
+          contextlib.ExitStack() as run):
         futures = {pool.submit(worker.grade, student, str(folder)): (student, digest) for student, folder, digest in todo}
         try:
-            graded_all = _record_as_graded(course, assignment, options, futures, rubric, progress)
+            gradebook = _open_gradebook(course, options.assignment, run)
+            graded_all = _record_as_graded(course, assignment, options, futures, rubric, progress, gradebook)
         except BaseException as error:
             for future in futures:
                 future.cancel()
@@ -173,7 +175,7 @@ def grade_class(course: Path, options: Options, progress_mode: str = "auto") -> 
         try:
             progress.summary(graded_all)
             if options.pages:
-                _write_pages_and_report(course, assignment, skipped, options.assignment, progress)
+                _write_pages_and_report(course, assignment, skipped, options.assignment, progress, gradebook)
         finally:
             closing.join()
     return graded_all
@@ -189,12 +191,12 @@ def _workers_start_method():
 
 
 def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[str], name: str,
-                            progress: Progress) -> None:
-    _write_missing_pages(course, assignment, skipped, progress)
-    from autograder.class_report import write_class_report  # late, as in _record_as_graded
+                            progress: Progress, gradebook) -> None:
+    _write_missing_pages(course, assignment, skipped, progress, gradebook)
+    from autograder.class_report import write_class_report  # late, as in _open_gradebook
 
     try:
-        report = write_class_report(course, name)
+        report = write_class_report(course, name, gradebook)
     except Exception as error:
         progress.say(f"warning: no class report ({_first_line(error)}); "
                      f"`python -m autograder pages {name}` writes it later")
@@ -202,26 +204,32 @@ def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[
         progress.say(f"feedback pages in feedback/*/{name}/, class report in {report.relative_to(course)}")
 
 
-def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, rubric: str,
-                      progress: Progress) -> list[Graded]:
-    """Record each submission as its worker finishes it, in the gradebook, `autograded/` and `feedback/`.
+def _open_gradebook(course: Path, name: str, run: contextlib.ExitStack):
+    """The gradebook, ready to record the assignment's grades, opened once for all of `run`.
 
     The workers have started when this runs: the gradebook's libraries are imported only now, while
     they start their sandboxes (nbgrader's import alone takes this process over a second, and
     the workers' first submissions then waited for it).
     """
-    from autograder import record
+    from autograder import gradebook, record
 
     # nbgrader's gradebook logs a database error (a full disk) with all its traceback, then raises
-    # it: RecordingFailed below says it in one line.
+    # it: RecordingFailed says it in one line.
     logging.getLogger("tornado.application").disabled = True
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
     try:
-        record.ensure_gradebook(course, options.assignment, db_url)
-        record.clear_leftovers(course, options.assignment)
+        record.ensure_gradebook(course, name)
+        record.clear_leftovers(course, name)
+        return run.enter_context(gradebook.opened(course))
     except Exception as error:
         raise RecordingFailed(f"could not prepare the gradebook ({_first_line(error)}); "
                               "nothing was recorded") from error
+
+
+def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, rubric: str,
+                      progress: Progress, gradebook) -> list[Graded]:
+    """Record each submission as its worker finishes it, in the gradebook, `autograded/` and `feedback/`."""
+    from autograder import record  # late, as in _open_gradebook
+
     graded_all = []
     waiting = dict(futures)
     while waiting:
@@ -234,7 +242,7 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
                 graded = ungradable(assignment, student, f"the grader failed ({type(error).__name__}: {error})")
                 digest = ""
             try:
-                record.record(course, assignment, graded, db_url, digest, rubric)
+                record.record(course, assignment, graded, digest, rubric, gradebook)
             except Exception as error:
                 raise RecordingFailed(
                     f"could not record the grades of {shown(student)} ({_first_line(error)}); the "
@@ -244,26 +252,27 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
             graded_all.append(graded)
             progress.graded(graded)
             if options.pages:
-                _write_page(course, options.assignment, student, progress)
+                _write_page(course, options.assignment, student, progress, gradebook)
     return graded_all
 
 
-def _write_missing_pages(course: Path, assignment: Assignment, students: list[str], progress: Progress) -> None:
+def _write_missing_pages(course: Path, assignment: Assignment, students: list[str], progress: Progress,
+                         gradebook=None) -> None:
     """The pages of students graded before whose page could not be written then (a full disk)."""
-    from autograder.feedback import page_path  # late, as in _record_as_graded
+    from autograder.feedback import page_path  # late, as in _open_gradebook
 
     notebook = Path(assignment.notebook).stem
     for student in students:
         if not page_path(course, assignment.name, student, notebook).exists():
-            _write_page(course, assignment.name, student, progress)
+            _write_page(course, assignment.name, student, progress, gradebook)
 
 
-def _write_page(course: Path, assignment: str, student: str, progress: Progress) -> None:
+def _write_page(course: Path, assignment: str, student: str, progress: Progress, gradebook=None) -> None:
     """A feedback page that cannot be written is reported, and never stops the grading."""
-    from autograder.feedback import write_feedback  # late, as in _record_as_graded
+    from autograder.feedback import write_feedback  # late, as in _open_gradebook
 
     try:
-        write_feedback(course, assignment, student)
+        write_feedback(course, assignment, student, gradebook)
     except Exception as error:
         progress.say(f"warning: no feedback page for {shown(student)} ({_first_line(error)}); "
                      "the next run writes it")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.gradebook import session
 from autograder.plain import BadReply, Figure, decode_figures
 from autograder.record import FIGURES, RESULTS
 
@@ -70,26 +71,27 @@ class StudentOutcome:
         return sum(q.max_score for q in self.autograded)
 
 
-def students(course: Path, assignment: str) -> list[str]:
+def students(course: Path, assignment: str, shared: Gradebook | None = None) -> list[str]:
     """Every student with a submission of the assignment in the gradebook, sorted."""
-    with Gradebook(_db_url(course)) as gradebook:
+    with session(course, shared) as gradebook:
         return sorted(s.student_id for s in gradebook.assignment_submissions(assignment))
 
 
-def read_outcome(course: Path, assignment: str, student: str) -> StudentOutcome:
+def read_outcome(course: Path, assignment: str, student: str, shared: Gradebook | None = None) -> StudentOutcome:
     """The student's scores from the gradebook, with the checks' words and figures where recorded."""
-    return read_outcomes(course, assignment, [student])[0]
+    return read_outcomes(course, assignment, [student], shared=shared)[0]
 
 
-def read_outcomes(course: Path, assignment: str, students: list[str], figures: bool = True) -> list[StudentOutcome]:
+def read_outcomes(course: Path, assignment: str, students: list[str], figures: bool = True,
+                  shared: Gradebook | None = None) -> list[StudentOutcome]:
     """Each student's outcome, in order, from one reading of the gradebook.
 
     Per student it reads the submitted notebook with its grades and comments at once: looking up each
     question's grade and comment on its own took a class report most of its time. Without `figures`
     the recorded figures are left unread (the class report draws none of them; decoding them was
-    the larger part of its reading).
+    the larger part of its reading). `shared`: a run's gradebook (see autograder.gradebook).
     """
-    with Gradebook(_db_url(course)) as gradebook:
+    with session(course, shared) as gradebook:
         notebook = gradebook.find_assignment(assignment).notebooks[0]
         by_hand = {cell.name for cell in notebook.solution_cells}
         order = {cell.name: index for index, cell in enumerate(notebook.source_cells)}
@@ -128,10 +130,6 @@ def _outcome(course: Path, assignment: str, gradebook: Gradebook, notebook: str,
     problem = str(results.get("extra_data", {}).get("problem") or "") if results else ""
     return StudentOutcome(student, notebook, tuple(questions), problem, results is not None,
                           _read_figures(graded_dir / FIGURES) if figures else {})
-
-
-def _db_url(course: Path) -> str:
-    return f"sqlite:///{course / 'gradebook.db'}"
 
 
 def _read_json(path: Path) -> dict | None:

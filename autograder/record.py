@@ -29,6 +29,7 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
+from autograder import gradebook as course_gradebook
 from autograder.assignment import Assignment, cell_meta
 from autograder.engine import Graded
 from autograder.pending import RESULTS, submission_time
@@ -36,9 +37,9 @@ from autograder.pending import RESULTS, submission_time
 FIGURES = "figures.json"  # the figures each graded answer drew, as plain data, for feedback pages
 
 
-def ensure_gradebook(course: Path, assignment: str, db_url: str) -> None:
+def ensure_gradebook(course: Path, assignment: str) -> None:
     """Create the gradebook's record of the assignment (as `nbgrader generate_assignment` does) if missing."""
-    with Gradebook(db_url) as gradebook:
+    with course_gradebook.session(course) as gradebook:
         try:
             if gradebook.find_assignment(assignment).notebooks:
                 return
@@ -84,10 +85,14 @@ def results_json(graded: Graded, digest: str | None, grader: str = "isolated gra
     }
 
 
-def record(course: Path, assignment: Assignment, graded: Graded, db_url: str, digest: str, rubric: str) -> None:
+def record(course: Path, assignment: Assignment, graded: Graded, digest: str, rubric: str,
+           gradebook: Gradebook | None = None) -> None:
+    """Record one graded submission, in the run's `gradebook` if given (see autograder.gradebook)."""
     sent = submission_time(course / "submitted" / graded.student / assignment.name)
-    if _record_gradebook(assignment, graded, db_url, _parsed(sent)):
-        _assign_late_penalty(course, assignment, graded, db_url)
+    with course_gradebook.session(course, gradebook) as opened:
+        late = _record_gradebook(assignment, graded, opened, _parsed(sent))
+    if late:
+        _assign_late_penalty(course, assignment, graded)
     _record_files(course, assignment, graded, digest, sent, rubric)
 
 
@@ -114,12 +119,12 @@ def _late_penalties(course: Path) -> AssignLatePenalties:
     return AssignLatePenalties(config=config, log=quiet)
 
 
-def _assign_late_penalty(course: Path, assignment: Assignment, graded: Graded, db_url: str) -> None:
+def _assign_late_penalty(course: Path, assignment: Assignment, graded: Graded) -> None:
     """The penalty `nbgrader autograde` gives a late submission (none unless the course sets one).
     Only for a late one: for one on time, nbgrader's step would open the gradebook again only to
     reset the penalty, which `_record_gradebook` does in its transaction."""
     resources = {"nbgrader": {"notebook": assignment.notebook.removesuffix(".ipynb"), "assignment": assignment.name,
-                              "student": graded.student, "db_url": db_url}}
+                              "student": graded.student, "db_url": course_gradebook.db_url(course)}}
     _late_penalties(course).preprocess(nbformat.v4.new_notebook(), resources)
 
 
@@ -133,10 +138,10 @@ def manual_scores(assignment: Assignment, graded: Graded) -> dict[str, float | N
     return scores
 
 
-def _record_gradebook(assignment: Assignment, graded: Graded, db_url: str, timestamp: datetime | None) -> bool:
+def _record_gradebook(assignment: Assignment, graded: Graded, gradebook: Gradebook, timestamp: datetime | None) -> bool:
     """Record the automatic scores; whether the submission is late (its penalty is then nbgrader's
     to give). A penalty recorded before is reset, as `nbgrader autograde` resets it."""
-    with Gradebook(db_url) as gradebook, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips a harmless SQLAlchemy autoflush warning
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(graded.student)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
+
+from autograder.gradebook import session
 
 
-def class_scores(db_url: str, assignment: str) -> tuple[list[str], dict[str, dict[str, float | None]], dict[str, float]]:
+def class_scores(course: Path, assignment: str) -> tuple[list[str], dict[str, dict[str, float | None]], dict[str, float]]:
     """(grade ids in notebook order, {student: {grade id: score, or None if not graded yet}},
     {student: late-submission penalty, as the course's rule set it when the submission was graded})."""
-    with Gradebook(db_url) as gradebook:
+    with session(course) as gradebook:
         notebook = gradebook.find_assignment(assignment).notebooks[0]
         grade_ids = [cell.name for cell in sorted(notebook.grade_cells, key=_cell_order(notebook))]
         table, penalties = {}, {}
@@ -51,4 +53,4 @@ def format_table(grade_ids: list[str], table: dict[str, dict[str, float | None]]
 
 
 def print_scores(course: Path, assignment: str) -> None:
-    print(format_table(*class_scores(f"sqlite:///{course / 'gradebook.db'}", assignment)))
+    print(format_table(*class_scores(course, assignment)))

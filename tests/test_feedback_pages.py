@@ -29,6 +29,8 @@ from selenium.webdriver.common.by import By
 
 from autograder import drawing
 from autograder.class_report import rebuild_all
+from autograder.feedback import write_feedback
+from autograder.gradebook import opened
 from autograder.plain import Axes, Figure, Line
 from conftest import make_course, nbgrader
 from hostile import BY_NAME as HOSTILE_BY_NAME
@@ -285,6 +287,26 @@ def test_each_student_in_the_class_report_links_to_their_feedback_page(built, br
     for student, href in links.items():
         browser.get(href)
         assert browser.find_element(By.TAG_NAME, "h1").text == f"Feedback for {student}"
+
+
+def test_a_page_written_through_a_runs_open_gradebook_shows_a_hand_grade_given_meanwhile(built, browser, tmp_path):
+    """A run keeps one gradebook open for all its pages: each page must still read what formgrader
+    committed since the page before, not what that gradebook's last session saw."""
+    course = tmp_path / "course"
+    shutil.copytree(built.course, course, symlinks=True)
+    with opened(course) as run:
+        open_page(browser, write_feedback(course, ASSIGNMENT, "alan", run))
+        assert "waiting to be graded by hand" in sections(browser)["gradient_tuple"].text
+        with Gradebook(db_url(course)) as formgrader:
+            grade = formgrader.find_grade("gradient_tuple", ASSIGNMENT, ASSIGNMENT, "alan")
+            grade.manual_score = 0.5
+            grade.needs_manual_grade = False
+            formgrader.find_comment("gradient_tuple", ASSIGNMENT, ASSIGNMENT, "alan").manual_comment = "Say why."
+            formgrader.db.commit()
+        page = write_feedback(course, ASSIGNMENT, "alan", run)
+    open_page(browser, page)
+    explanation = sections(browser)["gradient_tuple"].text
+    assert "0.5 / 2 points" in explanation and "graded by hand" in explanation and "Say why." in explanation
 
 
 def test_nbgrader_release_feedback_hands_each_page_to_its_student(built, tmp_path):
