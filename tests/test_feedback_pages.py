@@ -30,7 +30,7 @@ from selenium.webdriver.common.by import By
 from autograder import drawing
 from autograder.class_report import rebuild_all
 from autograder.feedback import write_feedback
-from autograder.gradebook import opened
+from autograder.gradebook import opened, session
 from autograder.plain import Axes, Figure, Line
 from conftest import make_course, nbgrader
 from hostile import BY_NAME as HOSTILE_BY_NAME
@@ -307,6 +307,22 @@ def test_a_page_written_through_a_runs_open_gradebook_shows_a_hand_grade_given_m
     open_page(browser, page)
     explanation = sections(browser)["gradient_tuple"].text
     assert "0.5 / 2 points" in explanation and "graded by hand" in explanation and "Say why." in explanation
+
+
+def test_what_a_piece_of_a_run_left_uncommitted_is_not_committed_by_the_next(built, tmp_path):
+    """A recording that fails half-way through the run's open gradebook leaves nothing behind that
+    the next student's recording would then commit with its own."""
+    course = tmp_path / "course"
+    shutil.copytree(built.course, course, symlinks=True)
+    before = gradebook_scores(course, "ada")["plot_data"]
+    with opened(course) as run:
+        with pytest.raises(RuntimeError), session(course, run) as gradebook:
+            gradebook.find_grade("plot_data_test", ASSIGNMENT, ASSIGNMENT, "ada").auto_score = 0.0
+            raise RuntimeError("the disk filled up")
+        with session(course, run) as gradebook:
+            gradebook.find_grade("plot_data_test", ASSIGNMENT, ASSIGNMENT, "alan")
+            gradebook.db.commit()
+    assert before[0] > 0 and gradebook_scores(course, "ada")["plot_data"] == before
 
 
 def test_nbgrader_release_feedback_hands_each_page_to_its_student(built, tmp_path):
