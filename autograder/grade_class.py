@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import pending, sandbox, worker
 from autograder.assignment import Assignment
@@ -28,6 +29,9 @@ from autograder.progress import Progress
 from autograder.restore import shown
 from autograder.runner import CHECKS
 from autograder.sandbox import Limits
+
+if TYPE_CHECKING:  # imported late at run time: see _open_gradebook
+    from nbgrader.api import Gradebook
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,7 @@ def _workers_start_method():
 
 
 def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[str], name: str,
-                            progress: Progress, gradebook) -> None:
+                            progress: Progress, gradebook: Gradebook) -> None:
     _write_missing_pages(course, assignment, skipped, progress, gradebook)
     from autograder.class_report import write_class_report  # late, as in _open_gradebook
 
@@ -204,7 +208,7 @@ def _write_pages_and_report(course: Path, assignment: Assignment, skipped: list[
         progress.say(f"feedback pages in feedback/*/{name}/, class report in {report.relative_to(course)}")
 
 
-def _open_gradebook(course: Path, name: str, run: contextlib.ExitStack):
+def _open_gradebook(course: Path, name: str, run: contextlib.ExitStack) -> Gradebook:
     """The gradebook, ready to record the assignment's grades, opened once for all of `run`.
 
     The workers have started when this runs: the gradebook's libraries are imported only now, while
@@ -226,7 +230,7 @@ def _open_gradebook(course: Path, name: str, run: contextlib.ExitStack):
 
 
 def _record_as_graded(course: Path, assignment: Assignment, options: Options, futures: dict, rubric: str,
-                      progress: Progress, gradebook) -> list[Graded]:
+                      progress: Progress, gradebook: Gradebook) -> list[Graded]:
     """Record each submission as its worker finishes it, in the gradebook, `autograded/` and `feedback/`."""
     from autograder import record  # late, as in _open_gradebook
 
@@ -257,7 +261,7 @@ def _record_as_graded(course: Path, assignment: Assignment, options: Options, fu
 
 
 def _write_missing_pages(course: Path, assignment: Assignment, students: list[str], progress: Progress,
-                         gradebook=None) -> None:
+                         gradebook: Gradebook | None = None) -> None:
     """The pages of students graded before whose page could not be written then (a full disk)."""
     from autograder.feedback import page_path  # late, as in _open_gradebook
 
@@ -267,7 +271,7 @@ def _write_missing_pages(course: Path, assignment: Assignment, students: list[st
             _write_page(course, assignment.name, student, progress, gradebook)
 
 
-def _write_page(course: Path, assignment: str, student: str, progress: Progress, gradebook=None) -> None:
+def _write_page(course: Path, assignment: str, student: str, progress: Progress, gradebook: Gradebook | None = None) -> None:
     """A feedback page that cannot be written is reported, and never stops the grading."""
     from autograder.feedback import write_feedback  # late, as in _open_gradebook
 
