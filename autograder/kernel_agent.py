@@ -171,10 +171,9 @@ def call(name, args_json):
         return _reply({"missing": name})
     if not callable(function):
         return _reply({"raised": f"`{name}` is a {type(function).__name__}, not a function"})
-    sink = _BoundedText()
     try:
         args = from_plain_args(json.loads(args_json))
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
             result = function(*args)
         return _reply({"value": to_plain(result)})
     except OverflowError:
@@ -191,11 +190,21 @@ def figures(count=None):
     return _reply({"figures": snapshots})
 
 
-class _BoundedText(io.StringIO):
+class _Nowhere(io.TextIOBase):
+    """Where what the grader's calls print goes.
+
+    One for the kernel's whole life, never freed: a thread the notebook left printing may start a
+    print while a call has this as `sys.stdout` and finish it after the call has put the cell's stream
+    back. Python 3.11's `print()` holds the stream it writes to by a borrowed reference (CPython issue
+    130163): a stream made for one call and freed after it would be written to after being freed,
+    killing the thread with "I/O operation on uninitialized object", or the kernel.
+    """
+
     def write(self, text):
-        if self.tell() < MAX_TEXT:
-            super().write(text[:MAX_TEXT])
         return len(text)
+
+
+_NOWHERE = _Nowhere()
 
 
 # ---------------------------------------------------------------- figures
@@ -461,9 +470,8 @@ def warm_up(given_cells):
     student's stays empty) and those that need a student's answer simply fail. JAX keeps what it
     compiled, so the student's identical computations later start warm.
     """
-    sink = _BoundedText()
     namespace = {}
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
         for source in given_cells:
             try:
                 exec(compile(source, "<given cell>", "exec"), namespace)

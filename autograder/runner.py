@@ -86,12 +86,25 @@ def checks_of(grade_id: str) -> tuple[Check, ...]:
     return tuple(checks)
 
 
+class _Nowhere(io.TextIOBase):
+    """Where what checks print goes. One for the process's life, never freed: in a kernel (plain
+    nbgrader), a thread the notebook left printing may start a print while a check has this as
+    `sys.stdout` and finish it after the check; Python 3.11's `print()` holds its stream by a borrowed
+    reference (CPython issue 130163), so a stream freed after each check would be written to freed."""
+
+    def write(self, text):
+        return len(text)
+
+
+_NOWHERE = _Nowhere()
+
+
 def run_checks(grade_id: str, student: Student) -> list[CheckResult]:
     """Run every check of one question against the student; what they print is swallowed."""
     results = []
     for check in checks_of(grade_id):
         try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
                 check.function(student)
         except Exception as error:
             results.append(CheckResult(check.name, check.rubric, check.points, 0.0, message_for(error)))

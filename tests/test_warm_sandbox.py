@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder import sandbox
-from autograder.kernel import Kernel
+from autograder.kernel import Kernel, RemoteStudent
 from autograder.sandbox import Limits
 from autograder.warm_sandbox import WarmSandbox
 from conftest import make_course
@@ -249,5 +250,29 @@ def test_a_thread_left_printing_waits_once_its_cells_output_is_cut():
             during = int(kernel.ask("during"))
             assert 0 < during < 3_000, during
             assert any("output cut" in output.get("text", "") for output in slept.outputs)
+    finally:
+        warm.close()
+
+
+def test_a_thread_left_printing_outlives_the_graders_calls():
+    """A call's prints are swallowed by making another stream `sys.stdout` for the call; a thread
+    printing meanwhile may start a print during the call and end it after, and Python 3.11's `print()`
+    holds its stream by a borrowed reference. With a stream made for each call and freed after it, the
+    thread died within the first two calls ("I/O operation on uninitialized object", a traceback that
+    then failed the next test cell's public check for stderr), or the kernel crashed."""
+    limits = Limits(cell_seconds=30)
+    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
+    try:
+        with Kernel(limits, None, warm=warm) as kernel:
+            started = kernel.execute("import threading\ndef chatter():\n    while True:\n        print('still', 'here')\n"
+                                     "thread = threading.Thread(target=chatter, daemon=True)\nthread.start()\n"
+                                     "def work(n):\n    return sum(i * i for i in range(n))")
+            assert started.status == "ok"
+            student = RemoteStudent(kernel, {}, deadline=time.monotonic() + 600)
+            for _ in range(60):
+                assert student.call("work", 300_000) == sum(i * i for i in range(300_000))
+            after = kernel.execute("thread.is_alive()")
+            assert (after.status, after.wrote_stderr) == ("ok", False)
+            assert after.outputs[-1]["data"]["text/plain"] == "True"
     finally:
         warm.close()
