@@ -11,6 +11,7 @@ earlier one did.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -218,19 +219,26 @@ def test_removing_a_kernels_directory_never_follows_a_link_swapped_in_for_it(tmp
     assert not kernels_own.exists()
 
 
+@contextlib.contextmanager
+def warm_sandbox(cell_seconds: float):
+    """A sandbox of the grader's own, warm, and the limits its kernels run under."""
+    limits = Limits(cell_seconds=cell_seconds)
+    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
+    try:
+        yield limits, warm
+    finally:
+        warm.close()
+
+
 def test_a_kernel_runs_its_first_cell_at_once_without_a_warm_up():
     """A kernel's IOPub subscription connects after the kernel starts publishing; a cell sent before
     it did would lose its end and seem to run until its time limit (a third of the kernels did, before
     the grader waited for IOPub too, when nothing ran between the start and the first cell)."""
-    limits = Limits(cell_seconds=5)
-    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
-    try:
+    with warm_sandbox(cell_seconds=5) as (limits, warm):
         for _ in range(8):
             with Kernel(limits, None, warm=warm) as kernel:
                 ran = kernel.execute("1 + 1")
                 assert (ran.status, ran.outputs[-1]["data"]["text/plain"]) == ("ok", "2")
-    finally:
-        warm.close()
 
 
 def test_a_thread_left_printing_waits_once_its_cells_output_is_cut():
@@ -238,20 +246,15 @@ def test_a_thread_left_printing_waits_once_its_cells_output_is_cut():
     notebook's cells and the grader's calls; from the cut on it waits on each print instead. In the
     second of a cell that sleeps it fills at most the cell's output (about 2,300 prints of 440
     characters), then prints a few times: without the wait, hundreds of thousands of times."""
-    limits = Limits(cell_seconds=30)
-    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
-    try:
-        with Kernel(limits, None, warm=warm) as kernel:
-            started = kernel.execute("import threading, time\nprints = [0]\ndef chatter():\n    while True:\n"
-                                     "        print('still here ' * 40)\n        prints[0] += 1\n"
-                                     "threading.Thread(target=chatter, daemon=True).start()")
-            slept = kernel.execute("before = prints[0]\ntime.sleep(1)\nduring = prints[0] - before")
-            assert (started.status, slept.status) == ("ok", "ok")
-            during = int(kernel.ask("during"))
-            assert 0 < during < 3_000, during
-            assert any("output cut" in output.get("text", "") for output in slept.outputs)
-    finally:
-        warm.close()
+    with warm_sandbox(cell_seconds=30) as (limits, warm), Kernel(limits, None, warm=warm) as kernel:
+        started = kernel.execute("import threading, time\nprints = [0]\ndef chatter():\n    while True:\n"
+                                 "        print('still here ' * 40)\n        prints[0] += 1\n"
+                                 "threading.Thread(target=chatter, daemon=True).start()")
+        slept = kernel.execute("before = prints[0]\ntime.sleep(1)\nduring = prints[0] - before")
+        assert (started.status, slept.status) == ("ok", "ok")
+        during = int(kernel.ask("during"))
+        assert 0 < during < 3_000, during
+        assert any("output cut" in output.get("text", "") for output in slept.outputs)
 
 
 def test_a_thread_left_printing_outlives_the_graders_calls():
@@ -260,19 +263,14 @@ def test_a_thread_left_printing_outlives_the_graders_calls():
     holds its stream by a borrowed reference. With a stream made for each call and freed after it, the
     thread died within the first two calls ("I/O operation on uninitialized object", a traceback that
     then failed the next test cell's public check for stderr), or the kernel crashed."""
-    limits = Limits(cell_seconds=30)
-    warm = WarmSandbox(limits, sandbox.font_cache(), sandbox.default_jax_cache())
-    try:
-        with Kernel(limits, None, warm=warm) as kernel:
-            started = kernel.execute("import threading\ndef chatter():\n    while True:\n        print('still', 'here')\n"
-                                     "thread = threading.Thread(target=chatter, daemon=True)\nthread.start()\n"
-                                     "def work(n):\n    return sum(i * i for i in range(n))")
-            assert started.status == "ok"
-            student = RemoteStudent(kernel, {}, deadline=time.monotonic() + 600)
-            for _ in range(60):
-                assert student.call("work", 300_000) == sum(i * i for i in range(300_000))
-            after = kernel.execute("import time\ntime.sleep(0.2)")  # the thread's prints fill its output
-            assert (after.status, after.wrote_stderr) == ("ok", False)
-            assert kernel.ask("thread.is_alive()") == "True"
-    finally:
-        warm.close()
+    with warm_sandbox(cell_seconds=30) as (limits, warm), Kernel(limits, None, warm=warm) as kernel:
+        started = kernel.execute("import threading\ndef chatter():\n    while True:\n        print('still', 'here')\n"
+                                 "thread = threading.Thread(target=chatter, daemon=True)\nthread.start()\n"
+                                 "def work(n):\n    return sum(i * i for i in range(n))")
+        assert started.status == "ok"
+        student = RemoteStudent(kernel, {}, deadline=time.monotonic() + 600)
+        for _ in range(60):
+            assert student.call("work", 300_000) == sum(i * i for i in range(300_000))
+        after = kernel.execute("import time\ntime.sleep(0.2)")  # the thread's prints fill its output
+        assert (after.status, after.wrote_stderr) == ("ok", False)
+        assert kernel.ask("thread.is_alive()") == "True"
