@@ -10,7 +10,7 @@ not do), then with nbgrader (the baseline), then with the kit's default once mor
 warming the next kernel). The default's figures are those of its two runs together (wall time:
 their mean), one just before nbgrader's and one just after: the machine's speed drifts within
 minutes, and a steady drift then changes the ratio nbgrader's run takes against them not at all.
-It prints per-submission medians, wall times, throughput, the ratios, each run's peak memory (the
+It prints per-submission medians, wall times, throughput, the ratios, each way's peak memory (the
 grader and every process it started), and whether nbgrader and the kit gave every student the same
 score on every question.
 
