@@ -231,7 +231,8 @@ LOOK_FOR_SECRETS = r"""
 import os, sys, glob
 found = []
 for root in ['/', '/work', '/root', '/home', '/opt', '/srv', os.path.expanduser('~'), '..', '../..']:
-    for path, dirs, files in os.walk(root):
+    # the relative roots made absolute, or the walk would go down '../../usr' and '../../proc'
+    for path, dirs, files in os.walk(os.path.abspath(root)):
         # Python's own libraries hold nothing of the course: not read, nor walked (a long walk would
         # only meet the cell's time limit on a busy machine)
         if path.startswith(('/proc', '/sys', '/usr', '/dev')) or path.count('/') > 8 or 'site-packages' in path or 'lib/python' in path:
