@@ -261,9 +261,10 @@ def _tests_after(cells: list[NotebookNode], index: int, questions: dict[str, Que
 
 
 def _check(question, ran, student_view) -> TestOutcome:
-    if ran.status != "ok" or ran.wrote_stderr:
-        why = ran.error if ran.status != "ok" else "the cell wrote to stderr"
-        return zero_outcome(question, f"A public check of this cell failed: {why}")
+    if ran.status != "ok":
+        return zero_outcome(question, f"A public check of this cell failed: {ran.error}")
+    if ran.wrote_stderr:
+        return zero_outcome(question, wrote_to_stderr(ran.stderr))
     try:
         results = run_checks(question.grade_id, student_view)
     except Exception as error:  # the grader's failure: say so rather than blame the student
@@ -278,6 +279,19 @@ def zero_outcome(question: Question, why: str) -> TestOutcome:
     """A test cell that earned nothing before its hidden checks could say anything: `why` says why."""
     return TestOutcome(question.test_id, 0.0, question.points,
                        f"{question.grade_id}: 0 / {question.points:g} points\n  {why}")
+
+
+def wrote_to_stderr(text: str) -> str:
+    """Why a test cell that wrote to stderr earns nothing (nbgrader's rule), quoting what it wrote.
+
+    The test cells send warnings to stdout themselves, so what reaches stderr is mostly the student's
+    code writing to a stream it kept: a `logging` handler holds the stderr of the moment it was made.
+    """
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    quoted = f" ({first[:200]!r})" if first else ""
+    return (f"While this test cell ran, your code wrote to stderr{quoted}, and nbgrader counts a test cell "
+            "that writes to stderr as failed: none of its checks earn points. Print progress with print(); "
+            "logging, for one, writes to stderr.")
 
 
 def with_note(note: str | None) -> str:

@@ -27,6 +27,9 @@ AGENT_SOURCE = (Path(__file__).resolve().parent / "kernel_agent.py").read_text()
 AGENT = "__import__('sys').modules['_grading_agent']"
 
 
+STDERR_KEPT = 500  # characters of a cell's stderr kept to quote in feedback
+
+
 @dataclass
 class Executed:
     """What one cell did: its outputs (as nbformat dicts), and how it ended."""
@@ -36,6 +39,7 @@ class Executed:
     error: str = ""  # "NameError: name 'x' is not defined"
     execution_count: int | None = None
     wrote_stderr: bool = False
+    stderr: str = ""  # the start of what it wrote to stderr, for the feedback that explains a zero
 
 
 class FreshKernelProcess:
@@ -255,7 +259,9 @@ class Kernel:
             if kind == "execute_input":
                 result.execution_count = content.get("execution_count")
             elif kind == "stream":
-                result.wrote_stderr |= content.get("name") == "stderr"
+                if content.get("name") == "stderr":
+                    result.wrote_stderr = True
+                    result.stderr = (result.stderr + str(content.get("text", "")))[:STDERR_KEPT]
                 kept = self._keep(result, kept, {"output_type": "stream", "name": content.get("name", "stdout"),
                                                  "text": str(content.get("text", ""))})
             elif kind in ("execute_result", "display_data"):

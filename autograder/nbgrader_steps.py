@@ -26,7 +26,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.assignment import Assignment, Question, cell_meta
-from autograder.engine import Graded, TestOutcome, with_note, zero_outcome
+from autograder.engine import Graded, TestOutcome, with_note, wrote_to_stderr, zero_outcome
 from autograder.record import RESULTS, results_json
 from autograder.restore import notes_in, restore
 
@@ -70,7 +70,7 @@ def outcome(question: Question, cell: NotebookNode | None) -> TestOutcome:
             why = f"{output.get('ename', 'Error')}: {str(output.get('evalue', ''))[:500]}"
             return zero_outcome(question, f"A public check of this cell failed: {why}")
         if output.output_type == "stream" and output.name == "stderr":
-            return zero_outcome(question, "A public check of this cell failed: the cell wrote to stderr")
+            return zero_outcome(question, wrote_to_stderr(output.get("text", "")))
     printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
     return TestOutcome(question.test_id, float(score or 0.0), question.points, hidden_report(question, printed))
 

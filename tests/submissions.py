@@ -750,6 +750,22 @@ print('answer cell done', file=sys.stderr)
         },
     ),
     Submission(
+        "logs_its_progress",
+        "prints one_epoch's progress line with logging, whose handler writes to the stderr it was made with",
+        {
+            "one_epoch": """
+import logging
+logging.basicConfig(level=logging.INFO)
+def one_epoch(beta, x, y, i_epoch):
+    beta = beta - 0.1 * grad_of_loss(beta, x, y)
+    logging.info('Step %d, loss %s and beta %s', i_epoch, loss(beta, x, y), beta)
+    return beta
+"""
+        },
+        # nbgrader fails a test cell that writes to stderr, and one_epoch's test cell calls one_epoch
+        lost={"one_epoch": 0},
+    ),
+    Submission(
         "enables_64_bit_floats",
         "switches JAX to 64-bit floats to fit more precisely; every answer after it computes in float64",
         {

@@ -137,6 +137,14 @@ def test_feedback_says_what_went_wrong(graded_class, hostile):
     assert outputs and hostile.says in outputs[0]
 
 
+def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote_as_nbgrader_grades_it(graded_class):
+    """The same zero as under nbgrader, and the same words, whose quote is the cell's first stderr line."""
+    course, _ = graded_class
+    output = {t["name"]: t["output"] for t in results(course, "logs_its_progress")["tests"]}["one_epoch_test"]
+    assert output.startswith("one_epoch: 0 / 3 points\n")
+    assert "your code wrote to stderr ('INFO:root:Step 0, loss " in output and "Print progress with print()" in output
+
+
 @pytest.mark.parametrize(("name", "said", "skipped"), [
     ("kernel_kills_itself", "grading went on in a new kernel after your answer cell of training_loop stopped the kernel",
      {"training_loop"}),

@@ -107,6 +107,14 @@ def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, wor
     assert output.startswith(f"{grade_id}: 0 / ") and f"A public check of this cell failed: AssertionError: {words}" in output
 
 
+def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote(graded):
+    """nbgrader fails a test cell that writes to stderr: the feedback says so and shows the first line."""
+    path = graded["logs_its_progress"] / "autograded" / "logs_its_progress" / "intro_ml" / "results.json"
+    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}["one_epoch_test"]
+    assert output.startswith("one_epoch: 0 / 3 points\n")
+    assert "your code wrote to stderr ('INFO:root:Step 0, loss " in output and "Print progress with print()" in output
+
+
 @pytest.mark.parametrize("hostile", [h for h in RESTORED if h.notes], ids=lambda h: h.name)
 def test_an_answer_not_found_as_released_says_how_it_was_graded(graded, hostile):
     """The isolated grader's note, in results.json and above the answer in nbgrader's graded notebook."""
