@@ -2,7 +2,9 @@
 
 Cells run in order. At each test cell, its public checks run in the kernel as the notebook shows
 them (an error or anything on stderr there scores the cell zero, as under nbgrader), then the
-question's hidden checks run here, in the grader's process, asking the kernel only for plain data.
+question's hidden checks run here, in the grader's process, asking the kernel only for plain data
+(under nbgrader they run inside the test cell, so what the kernel writes to stderr meanwhile, from a
+stream the student's code kept, scores the cell zero too).
 Every way a submission can fail has a name and a message; none of them stops the class.
 
 A cell that stops the kernel (it kills it, or runs past its time and ignores the interrupt) costs
@@ -265,11 +267,14 @@ def _check(question, ran, student_view) -> TestOutcome:
         return zero_outcome(question, f"A public check of this cell failed: {ran.error}")
     if ran.wrote_stderr:
         return zero_outcome(question, wrote_to_stderr(ran.stderr))
+    student_view.stderr = ""
     try:
         results = run_checks(question.grade_id, student_view)
     except Exception as error:  # the grader's failure: say so rather than blame the student
         return TestOutcome(question.test_id, 0.0, question.points,
                            f"{question.grade_id}: the checks could not run ({type(error).__name__}: {error})")
+    if student_view.stderr:  # the student's code, called by a hidden check, wrote to a stream it kept
+        return zero_outcome(question, wrote_to_stderr(student_view.stderr))
     earned = min(sum(r.earned for r in results), question.points)
     checks = [dict(rubric=r.rubric, points=r.points, earned=r.earned, message=r.message) for r in results]
     return TestOutcome(question.test_id, earned, question.points, report(question.grade_id, results), checks)

@@ -11,7 +11,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import zmq
 from jupyter_client import BlockingKernelClient
@@ -28,6 +28,14 @@ AGENT = "__import__('sys').modules['_grading_agent']"
 
 
 STDERR_KEPT = 500  # characters of a cell's stderr kept to quote in feedback
+IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply
+
+
+class Answer(NamedTuple):
+    """The agent's reply to one ask, and what the kernel wrote to stderr while making it."""
+
+    text: str
+    stderr: str
 
 
 @dataclass
@@ -299,8 +307,10 @@ class Kernel:
         except Exception:
             pass
 
-    def ask(self, expression: str, timeout: float | None = None) -> str:
-        """The text the agent returns for `expression`, evaluated in the kernel between cells."""
+    def ask(self, expression: str, timeout: float | None = None) -> Answer:
+        """What the agent returns for `expression`, evaluated in the kernel between cells, and what
+        the kernel wrote to stderr meanwhile (the agent swallows `sys.stderr`; a stream the student's
+        code kept, such as a `logging` handler's, still reaches the kernel's)."""
         timeout = self.limits.cell_seconds if timeout is None else timeout
         if not self.alive():
             raise KernelDied("the kernel is not running")
@@ -318,7 +328,20 @@ class Kernel:
         text = answer.get("data", {}).get("text/plain")
         if not isinstance(text, str):
             raise BadReply("the kernel's answer has no text")
-        return text
+        return Answer(text, self._stderr_until_idle(msg_id))
+
+    def _stderr_until_idle(self, msg_id: str) -> str:
+        """The stderr text a request's IOPub messages carry up to its idle status, which follows its
+        reply: the kernel flushes its streams before replying, so nothing written before is missed."""
+        stderr = ""
+        deadline = time.monotonic() + IDLE_SECONDS
+        while (msg := self._reply_to(msg_id, self._client.get_iopub_msg, deadline, "the kernel died")) is not None:
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                break
+            if kind == "stream" and content.get("name") == "stderr":
+                stderr = (stderr + str(content.get("text", "")))[:STDERR_KEPT]
+        return stderr
 
 
 class RemoteStudent:
@@ -334,6 +357,9 @@ class RemoteStudent:
         self._answer_cells = answer_cells  # grade id -> execution count of the answer cell
         self._deadline = deadline
         self.drawn: dict[str, list] = {}  # grade id -> the figures' plain data, kept for feedback
+        # What the kernel wrote to stderr while answering since the grader last emptied this: under
+        # nbgrader the hidden checks run inside the test cell, where writing to stderr fails it.
+        self.stderr = ""
 
     def value(self, name: str) -> Any:
         return value_of(self._ask(f"{AGENT}.value({name!r})"), name)
@@ -358,8 +384,10 @@ class RemoteStudent:
         if left <= 0:
             raise TimeoutError(ran_out)
         try:
-            return self.kernel.ask(expression, timeout=min(limits.cell_seconds, left))
+            answer = self.kernel.ask(expression, timeout=min(limits.cell_seconds, left))
         except TimeoutError:
             if left < limits.cell_seconds:
                 raise TimeoutError(f"no answer before {ran_out}") from None
             raise
+        self.stderr = (self.stderr + answer.stderr)[:STDERR_KEPT]
+        return answer.text

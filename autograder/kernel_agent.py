@@ -155,7 +155,9 @@ def value(name):
     if name not in namespace:
         return _reply({"missing": name})
     try:
-        return _reply({"value": to_plain(namespace[name])})
+        with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
+            plain = to_plain(namespace[name])  # an object of the student's may print as it converts
+        return _reply({"value": plain})
     except OverflowError:
         return _reply({"error": f"`{name}` is too large to send to the grader"})
 
@@ -163,7 +165,9 @@ def value(name):
 def call(name, args_json):
     """JSON text: {"value": plain} with what `name(*args)` returned, or {"raised": message}.
 
-    What the function prints is swallowed: a student's progress lines are not part of the answer.
+    What the function prints to `sys.stdout` or `sys.stderr` is swallowed: a student's progress lines
+    are not part of the answer. A stream the student's code kept (a `logging` handler's) still writes
+    to the kernel's, as it would inside a test cell under nbgrader; the grader reads that stderr.
     """
     namespace = _namespace()
     function = namespace.get(name)
@@ -174,8 +178,8 @@ def call(name, args_json):
     try:
         args = from_plain_args(json.loads(args_json))
         with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
-            result = function(*args)
-        return _reply({"value": to_plain(result)})
+            plain = to_plain(function(*args))
+        return _reply({"value": plain})
     except OverflowError:
         return _reply({"error": f"what `{name}` returned is too large to send to the grader"})
     except BaseException as error:  # SystemExit and KeyboardInterrupt from student code included

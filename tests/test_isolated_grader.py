@@ -29,7 +29,7 @@ from autograder.sandbox import Limits
 from conftest import COURSE, jax_keeps_compilations, make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
-from submissions import EXPECTED_FULL, SUBMISSIONS, Submission, model_answers, write
+from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, Submission, model_answers, write
 
 LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
 CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
@@ -137,12 +137,15 @@ def test_feedback_says_what_went_wrong(graded_class, hostile):
     assert outputs and hostile.says in outputs[0]
 
 
-def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote_as_nbgrader_grades_it(graded_class):
-    """The same zero as under nbgrader, and the same words, whose quote is the cell's first stderr line."""
+@pytest.mark.parametrize(("name", "grade_id", "points", "quoted"), STDERR_WRITERS)
+def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote_as_nbgrader_grades_it(graded_class, name, grade_id,
+                                                                                       points, quoted):
+    """The same zero as under nbgrader, and the same words, whose quote is the first line written to
+    stderr: by the public checks, or by a hidden check's call through the stream a logging handler kept."""
     course, _ = graded_class
-    output = {t["name"]: t["output"] for t in results(course, "logs_its_progress")["tests"]}["one_epoch_test"]
-    assert output.startswith("one_epoch: 0 / 3 points\n")
-    assert "your code wrote to stderr ('INFO:root:Step 0, loss " in output and "Print progress with print()" in output
+    output = {t["name"]: t["output"] for t in results(course, name)["tests"]}[f"{grade_id}_test"]
+    assert output.startswith(f"{grade_id}: 0 / {points} points\n")
+    assert f"your code wrote to stderr ({quoted}" in output and "Print progress with print()" in output
 
 
 @pytest.mark.parametrize(("name", "said", "skipped"), [

@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook
 
 from conftest import jax_keeps_compilations, make_course, nbgrader
 from hostile import HOSTILE, notes_missing
-from submissions import EXPECTED_FULL, SUBMISSIONS, write
+from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, write
 
 SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine, each with its JAX cache
 # Hostile notebooks that only rearrange cells: nbgrader must grade them as the isolated grader does
@@ -107,12 +107,14 @@ def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, wor
     assert output.startswith(f"{grade_id}: 0 / ") and f"A public check of this cell failed: AssertionError: {words}" in output
 
 
-def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote(graded):
-    """nbgrader fails a test cell that writes to stderr: the feedback says so and shows the first line."""
-    path = graded["logs_its_progress"] / "autograded" / "logs_its_progress" / "intro_ml" / "results.json"
-    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}["one_epoch_test"]
-    assert output.startswith("one_epoch: 0 / 3 points\n")
-    assert "your code wrote to stderr ('INFO:root:Step 0, loss " in output and "Print progress with print()" in output
+@pytest.mark.parametrize(("name", "grade_id", "points", "quoted"), STDERR_WRITERS)
+def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote(graded, name, grade_id, points, quoted):
+    """nbgrader fails a test cell that writes to stderr, in its public checks or, through a stream the
+    student's code kept, in its hidden ones: the feedback says so and shows the first line."""
+    path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
+    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
+    assert output.startswith(f"{grade_id}: 0 / {points} points\n")
+    assert f"your code wrote to stderr ({quoted}" in output and "Print progress with print()" in output
 
 
 @pytest.mark.parametrize("hostile", [h for h in RESTORED if h.notes], ids=lambda h: h.name)
