@@ -155,7 +155,7 @@ def value(name):
     if name not in namespace:
         return _reply({"missing": name})
     try:
-        with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
+        with _as_in_a_test_cell():
             plain = to_plain(namespace[name])  # an object of the student's may print as it converts
         return _reply({"value": plain})
     except OverflowError:
@@ -165,9 +165,7 @@ def value(name):
 def call(name, args_json):
     """JSON text: {"value": plain} with what `name(*args)` returned, or {"raised": message}.
 
-    What the function prints to `sys.stdout` or `sys.stderr` is swallowed: a student's progress lines
-    are not part of the answer. A stream the student's code kept (a `logging` handler's) still writes
-    to the kernel's, as it would inside a test cell under nbgrader; the grader reads that stderr.
+    What the function prints is swallowed and what it draws is closed after it (`_as_in_a_test_cell`).
     """
     namespace = _namespace()
     function = namespace.get(name)
@@ -177,7 +175,7 @@ def call(name, args_json):
         return _reply({"raised": f"`{name}` is a {type(function).__name__}, not a function"})
     try:
         args = from_plain_args(json.loads(args_json))
-        with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
+        with _as_in_a_test_cell():
             plain = to_plain(function(*args))
         return _reply({"value": plain})
     except OverflowError:
@@ -186,6 +184,32 @@ def call(name, args_json):
         if isinstance(error, KeyboardInterrupt):
             raise
         return _reply({"raised": f"{type(error).__name__}: {str(error)[:MAX_TEXT]}"})
+
+
+@contextlib.contextmanager
+def _as_in_a_test_cell():
+    """Student code run for a check: under nbgrader the checks run inside a test cell, so
+
+    * what it prints to `sys.stdout` or `sys.stderr` is swallowed: progress lines are not part of the
+      answer (a stream the student's code kept, such as a `logging` handler's, still writes to the
+      kernel's, as it would in the cell; the grader reads that stderr);
+    * the figures it makes are closed after it, as the inline backend closes them at the end of that
+      cell: left open, the next cell's `plt.plot` would draw on one of them, not on a new figure of
+      its own, and that cell would seem to have drawn nothing.
+    """
+    tracked = _state["figures"]
+    made_before = len(tracked)
+    try:
+        with contextlib.redirect_stdout(_NOWHERE), contextlib.redirect_stderr(_NOWHERE):
+            yield
+    finally:
+        made = tracked[made_before:]
+        del tracked[made_before:]
+        if made and not _keeps_figures_for_display():
+            import matplotlib.pyplot as plt
+
+            for figure in made:
+                plt.close(figure)
 
 
 def figures(count=None):
@@ -488,6 +512,32 @@ def warm_up(given_cells):
     _state["figures"] = []
 
 
+def _show_closes_figures():
+    """Under nbgrader's inline backend `plt.show()` shows the open figures and closes them, so what a
+    cell draws after it goes on a new figure; with the grader's Agg backend it would go on the same
+    one, and a cell that shows its data points, then draws its lines, would pass here and fail there.
+    Nothing to do where the kernel starts inline (plain nbgrader), which this must not slow down."""
+    import matplotlib
+
+    if "inline" in matplotlib.get_backend():
+        return
+    import matplotlib.pyplot as plt
+
+    original = plt.show
+    if getattr(original, "_grading_agent", False):
+        return
+
+    def show(*args, **kwargs):
+        shown = original(*args, **kwargs)
+        if not _keeps_figures_for_display():  # after `%matplotlib inline`, its own show has closed them
+            plt.close("all")
+        return shown
+
+    show._grading_agent = True
+    show.__doc__ = original.__doc__
+    plt.show = show
+
+
 def _tolerate_missing_backends(shell):
     """`%matplotlib widget` on a machine without ipympl would stop the student's cell before it drew
     anything; the grader never shows a figure, so a backend it lacks is noted and the cell goes on."""
@@ -522,6 +572,7 @@ def install():
     warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
     _track_new_figures()
     _mark_wireframes()
+    _show_closes_figures()
     shell = _shell()
     if shell is not None:
         shell.events.register("pre_run_cell", _pre_run_cell)

@@ -464,6 +464,31 @@ def grad_of_loss(params, xs, ys):
         {"plot_data": 0},
     ),
     Submission(
+        "labels_after_show",
+        "labels the axes after plt.show(), which has ended the figure: the labels go on a new, empty one",
+        {"plot_data": "plt.scatter(x, y)\nplt.plot(x, 3*x + 2)\nplt.show()\nplt.xlabel('x')\nplt.ylabel('y')"},
+        {"plot_data": 0},
+    ),
+    Submission(
+        "shows_the_data_first",
+        "shows the data, then draws the real and fitted lines: two figures, as plt.show() ends the first",
+        {"plot_fit": "plt.scatter(x, y, s=12)\nplt.show()\nx_line = jnp.linspace(x.min(), x.max(), 2)\n"
+                     "plt.plot(x_line, 3*x_line + 2, '-')\nplt.plot(x_line, beta_0 + beta_1*x_line, '--')\nplt.show()"},
+        {"plot_fit": 0},
+    ),
+    Submission(
+        "draws_inside_least_squares",
+        "least_squares draws its fitted line on every call, hidden checks' calls included, with no plt.show()",
+        {"least_squares": """
+def least_squares(x, y):
+    n = len(x)
+    beta_1 = (n*jnp.sum(x*y) - jnp.sum(x)*jnp.sum(y)) / (n*jnp.sum(x**2) - jnp.sum(x)**2)
+    beta_0 = (jnp.sum(y) - beta_1*jnp.sum(x))/n
+    plt.plot(x, beta_0 + beta_1*x, 'g.')
+    return beta_0, beta_1
+"""},
+    ),
+    Submission(
         "dashed_true_line",
         "draws the perfect line dashed",
         {"plot_data": "plt.scatter(x, y)\nplt.plot(x, 3*x + 2, 'r--')\nplt.xlabel('x')\nplt.ylabel('y')\nplt.show()"},
