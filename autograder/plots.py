@@ -18,6 +18,11 @@ DATA_AS_A_LINE = ("The data are drawn as a line joining the points (as plt.plot(
                   "as points alone, with plt.scatter(x, y) or plt.plot(x, y, 'o').")
 
 
+# Why a cell's artists may be in other axes than each other: under the inline backend (nbgrader's,
+# and the grader's in effect) `plt.show()` closes the figure it shows.
+SHOW_ENDS_A_FIGURE = "plt.show() ends a figure, and what the cell draws after it goes on a new one"
+
+
 def axes_of(figures: Iterable[Figure], projection: str = "2d") -> list[Axes]:
     return [axes for figure in figures for axes in figure.axes if axes.projection == projection]
 

@@ -12,9 +12,12 @@ GRADE_ID = "plot_data"
 COVERAGE = 0.8
 
 
-def labels_hint(axes) -> str:
+def labels_hint(axes, every) -> str:
+    """What is wrong with the labels of `axes`, which holds what was asked, among all the cell's axes."""
     if label_is(axes.xlabel, "y") and label_is(axes.ylabel, "x"):
         return "the axis labels are swapped: the x axis should be labelled x and the y axis y."
+    if any(plots.labelled(other, "x", "y") for other in every if other is not axes):
+        return f"the labels x and y are on other axes ({plots.SHOW_ENDS_A_FIGURE}): label the axes that show them."
     return f"label the axes x and y (found x label {axes.xlabel!r} and y label {axes.ylabel!r})."
 
 
@@ -39,7 +42,7 @@ def test_the_100_data_points_are_drawn_in_axes_labelled_x_and_y(student):
             "or plt.plot(x, y, 'o') with markers and no line.",
         ))
     if not any(plots.labelled(a, "x", "y") for a in showing):
-        raise Wrong("The data points are drawn, but " + labels_hint(showing[0]))
+        raise Wrong("The data points are drawn, but " + labels_hint(showing[0], axes))
 
 
 @pytest.mark.points(1)
@@ -49,7 +52,7 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
     x, y = notebook_data()
     low, high = x.min(), x.max()
     figures = student.figures(GRADE_ID)
-    axes = plots.axes_of(figures)
+    axes = every = plots.axes_of(figures)
     require(bool(axes), plots.not_found(figures, "The cell drew no figure: draw the line y = 3x + 2 with plt.plot."))
     # "That axes" is the one holding the data, when the cell drew them (swapped x and y included: the
     # first point already takes that mistake); a cell that drew no data keeps this point for its line.
@@ -58,7 +61,7 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
     if with_data and not on_line and any(plots.lines_on(a, ref.true_line) for a in axes):
         raise Wrong(
             "The line y = 3x + 2 is drawn in other axes than the data points: draw both in the same "
-            "axes (plt.scatter and plt.plot before plt.show(), in one figure)."
+            f"axes ({plots.SHOW_ENDS_A_FIGURE})."
         )
     axes = with_data or axes
     good = [
@@ -90,7 +93,7 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
             f"The line y = 3x + 2 covers only {share:.0%} of the data's x-range "
             f"({low:.2f} to {high:.2f}); draw it across at least {COVERAGE:.0%} of it."
         )
-    raise Wrong("The line y = 3x + 2 is drawn, but " + labels_hint(axes_found))
+    raise Wrong("The line y = 3x + 2 is drawn, but " + labels_hint(axes_found, every))
 
 
 def _fitted_equation(line) -> str:

@@ -11,6 +11,7 @@ GRADE_ID = "plot_fit"
 
 
 def axes_with_data(student):
+    """The axes of the cell that show the data points, and all of its axes."""
     x, y = notebook_data()
     figures = student.figures(GRADE_ID)
     axes = plots.axes_of(figures)
@@ -24,19 +25,27 @@ def axes_with_data(student):
             raise Wrong(plots.DATA_AS_A_LINE)
         no_data = "No axes shows the 100 data points (x[i], y[i]) as points: use plt.scatter(x, y)."
         raise Wrong(plots.not_found(figures, no_data))
-    return showing
+    return showing, axes
+
+
+def elsewhere(every, showing, equation) -> bool:
+    """A line on `equation` is drawn, but in axes without the data points."""
+    return any(plots.lines_on(a, equation) for a in every if not any(a is b for b in showing))
 
 
 @pytest.mark.points(1)
 @reads_the_notebooks_data
 def test_the_data_and_the_real_line_are_drawn(student):
     """The data points and a line on y = 3x + 2."""
-    showing = axes_with_data(student)
+    showing, every = axes_with_data(student)
     if any(plots.lines_on(a, ref.true_line) for a in showing):
         return
     if any(plots.points_on(a, ref.true_line) for a in showing):
         raise Wrong("The real line y = 3x + 2 is drawn as points (a scatter, or markers without a line): "
                     "draw it as a line, with plt.plot(x, 3*x + 2).")
+    if elsewhere(every, showing, ref.true_line):
+        raise Wrong(f"The line y = 3x + 2 is drawn in other axes than the data points ({plots.SHOW_ENDS_A_FIGURE}): "
+                    "draw the data and the lines in one plot.")
     raise Wrong("The data points are drawn, but no line on y = 3x + 2 is drawn with them.")
 
 
@@ -50,7 +59,7 @@ def test_a_separate_line_shows_the_students_own_fit(student):
     def fitted(x):
         return beta_0 + beta_1 * x
 
-    showing = axes_with_data(student)
+    showing, every = axes_with_data(student)
     # The fit is there to be compared with the real line: it belongs in the axes that shows both the
     # data and the real line. Where no axes does, that point is lost already, not a second time here.
     with_real = [a for a in showing if plots.lines_on(a, ref.true_line)]
@@ -64,6 +73,9 @@ def test_a_separate_line_shows_the_students_own_fit(student):
                     "and your fit in one plot, so that they can be compared.")
     if any(plots.lines_on(a, fitted) for a in showing):
         raise Wrong("Only one line is drawn: draw the real line and your fitted line as two separate lines.")
+    if elsewhere(every, showing, fitted):
+        raise Wrong(f"Your fitted line is drawn in other axes than the data points ({plots.SHOW_ENDS_A_FIGURE}): "
+                    "draw the data, the real line and your fit in one plot, so that they can be compared.")
     if any(plots.points_on(a, fitted) for a in with_real or showing):
         raise Wrong(f"Your fit y = {show(beta_0)} + {show(beta_1)} x is drawn as points (a scatter, or markers "
                     "without a line): draw it as a line, with plt.plot(x, beta_0 + beta_1*x).")
