@@ -28,7 +28,7 @@ AGENT = "__import__('sys').modules['_grading_agent']"
 
 
 STDERR_KEPT = 500  # characters of a cell's stderr kept to quote in feedback
-IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply
+IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply, at most
 
 
 class Answer(NamedTuple):
@@ -314,6 +314,7 @@ class Kernel:
         timeout = self.limits.cell_seconds if timeout is None else timeout
         if not self.alive():
             raise KernelDied("the kernel is not running")
+        deadline = time.monotonic() + timeout
         msg_id = self._client.execute("", silent=True, store_history=False, allow_stdin=False,
                                       user_expressions={"answer": expression})
         try:
@@ -328,13 +329,13 @@ class Kernel:
         text = answer.get("data", {}).get("text/plain")
         if not isinstance(text, str):
             raise BadReply("the kernel's answer has no text")
-        return Answer(text, self._stderr_until_idle(msg_id))
+        return Answer(text, self._stderr_until_idle(msg_id, min(deadline, time.monotonic() + IDLE_SECONDS)))
 
-    def _stderr_until_idle(self, msg_id: str) -> str:
+    def _stderr_until_idle(self, msg_id: str, deadline: float) -> str:
         """The stderr text a request's IOPub messages carry up to its idle status, which follows its
-        reply: the kernel flushes its streams before replying, so nothing written before is missed."""
+        reply: the kernel flushes its streams before replying, so nothing written before is missed.
+        At `deadline` (`time.monotonic()`), what has come is all there is."""
         stderr = ""
-        deadline = time.monotonic() + IDLE_SECONDS
         while (msg := self._reply_to(msg_id, self._client.get_iopub_msg, deadline, "the kernel died")) is not None:
             kind, content = msg["msg_type"], msg["content"]
             if kind == "status" and content.get("execution_state") == "idle":

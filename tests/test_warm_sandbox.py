@@ -257,6 +257,37 @@ def test_a_thread_left_printing_waits_once_its_cells_output_is_cut():
         assert any("output cut" in output.get("text", "") for output in slept.outputs)
 
 
+def test_an_answer_brings_what_a_kept_stream_wrote_to_stderr_and_swallows_sys_stderr():
+    """Under nbgrader a check's call runs in the test cell with `sys.stderr` sent to stdout, but a
+    stream kept before (a logging handler's) still writes to stderr, which fails the cell: the
+    grader hears of the second, not of the first."""
+    with warm_sandbox(cell_seconds=30) as (limits, warm), Kernel(limits, None, warm=warm) as kernel:
+        defined = kernel.execute("import sys\nkept = sys.stderr\ndef noisy(n):\n"
+                                 "    print('swallowed', file=sys.stderr)\n    print('kept', n, file=kept)\n    return n\n"
+                                 "def quiet(n):\n    print('swallowed', file=sys.stderr)\n    return n")
+        assert defined.status == "ok"
+        student = RemoteStudent(kernel, {}, deadline=time.monotonic() + 600)
+        assert student.call("quiet", 1) == 1 and student.stderr == ""
+        assert student.call("noisy", 2) == 2 and student.stderr == "kept 2\n"
+
+
+def test_figures_close_as_under_the_inline_backend():
+    """`plt.show()` closes what it shows, and a call of the student's code closes the figures it
+    made: the next cell's `plt.plot` starts a figure of its own, which the grader then sees."""
+    with warm_sandbox(cell_seconds=30) as (limits, warm), Kernel(limits, None, warm=warm) as kernel:
+        shown = kernel.execute("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()\n"
+                               "open_after_show = len(plt.get_fignums())\n"
+                               "def draws():\n    plt.plot([0, 1], [1, 0])\n    return len(plt.get_fignums())")
+        assert shown.status == "ok" and kernel.ask("open_after_show").text == "0"
+        student = RemoteStudent(kernel, {}, deadline=time.monotonic() + 600)
+        assert student.call("draws") == 1
+        drawn = kernel.execute("plt.scatter([0, 1], [2, 3])")
+        assert drawn.status == "ok"
+        figures = RemoteStudent(kernel, {"scatter": drawn.execution_count}, time.monotonic() + 600).figures("scatter")
+        assert [(points.tolist(), len(axes.lines)) for figure in figures for axes in figure.axes
+                for points in axes.points] == [([[0.0, 2.0], [1.0, 3.0]], 0)]
+
+
 def test_a_thread_left_printing_outlives_the_graders_calls():
     """A call's prints are swallowed by making another stream `sys.stdout` for the call; a thread
     printing meanwhile may start a print during the call and end it after, and Python 3.11's `print()`
