@@ -28,6 +28,11 @@ AGENT = "__import__('sys').modules['_grading_agent']"
 
 
 STDERR_KEPT = 500  # characters of a cell's stderr kept to quote in feedback
+
+
+def kept_stderr(kept: str, text: str) -> str:
+    """What is kept of stderr once `text` is written after `kept`: its start, for the feedback."""
+    return (kept + text)[:STDERR_KEPT]
 IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply, at most
 
 
@@ -269,7 +274,7 @@ class Kernel:
             elif kind == "stream":
                 if content.get("name") == "stderr":
                     result.wrote_stderr = True
-                    result.stderr = (result.stderr + str(content.get("text", "")))[:STDERR_KEPT]
+                    result.stderr = kept_stderr(result.stderr, str(content.get("text", "")))
                 kept = self._keep(result, kept, {"output_type": "stream", "name": content.get("name", "stdout"),
                                                  "text": str(content.get("text", ""))})
             elif kind in ("execute_result", "display_data"):
@@ -341,7 +346,7 @@ class Kernel:
             if kind == "status" and content.get("execution_state") == "idle":
                 break
             if kind == "stream" and content.get("name") == "stderr":
-                stderr = (stderr + str(content.get("text", "")))[:STDERR_KEPT]
+                stderr = kept_stderr(stderr, str(content.get("text", "")))
         return stderr
 
 
@@ -390,5 +395,5 @@ class RemoteStudent:
             if left < limits.cell_seconds:
                 raise TimeoutError(f"no answer before {ran_out}") from None
             raise
-        self.stderr = (self.stderr + answer.stderr)[:STDERR_KEPT]
+        self.stderr = kept_stderr(self.stderr, answer.stderr)
         return answer.text

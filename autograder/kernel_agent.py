@@ -517,9 +517,7 @@ def _show_closes_figures():
     cell draws after it goes on a new figure; with the grader's Agg backend it would go on the same
     one, and a cell that shows its data points, then draws its lines, would pass here and fail there.
     Nothing to do where the kernel starts inline (plain nbgrader), which this must not slow down."""
-    import matplotlib
-
-    if "inline" in matplotlib.get_backend():
+    if _keeps_figures_for_display():
         return
     import matplotlib.pyplot as plt
 

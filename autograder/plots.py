@@ -86,6 +86,11 @@ def lines_on(axes: Axes, equation: Callable[[np.ndarray], np.ndarray]) -> list[L
     return [line for line in axes.lines if line_on(line, equation)]
 
 
+def lines_elsewhere(every: Iterable[Axes], these: list[Axes], equation: Callable[[np.ndarray], np.ndarray]) -> bool:
+    """A line on y = equation(x) is drawn, but in other axes than `these` (those with the data)."""
+    return any(lines_on(a, equation) for a in every if not any(a is b for b in these))
+
+
 def points_on(axes: Axes, equation: Callable[[np.ndarray], np.ndarray]) -> bool:
     """Some set of points (a scatter, or markers without a line) lies all on y = equation(x): a line
     the student meant to draw, drawn as dots."""

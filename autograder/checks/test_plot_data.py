@@ -58,7 +58,7 @@ def test_a_solid_line_on_y_equals_3x_plus_2_spans_the_data(student):
     # first point already takes that mistake); a cell that drew no data keeps this point for its line.
     with_data = [a for a in axes if plots.shows_points(a, x, y) or plots.shows_points(a, y, x)]
     on_line = [(a, line) for a in with_data or axes for line in plots.lines_on(a, ref.true_line)]
-    if with_data and not on_line and any(plots.lines_on(a, ref.true_line) for a in axes):
+    if with_data and not on_line and plots.lines_elsewhere(axes, with_data, ref.true_line):
         raise Wrong(
             "The line y = 3x + 2 is drawn in other axes than the data points: draw both in the same "
             f"axes ({plots.SHOW_ENDS_A_FIGURE})."

@@ -28,11 +28,6 @@ def axes_with_data(student):
     return showing, axes
 
 
-def elsewhere(every, showing, equation) -> bool:
-    """A line on `equation` is drawn, but in axes without the data points."""
-    return any(plots.lines_on(a, equation) for a in every if not any(a is b for b in showing))
-
-
 @pytest.mark.points(1)
 @reads_the_notebooks_data
 def test_the_data_and_the_real_line_are_drawn(student):
@@ -43,7 +38,7 @@ def test_the_data_and_the_real_line_are_drawn(student):
     if any(plots.points_on(a, ref.true_line) for a in showing):
         raise Wrong("The real line y = 3x + 2 is drawn as points (a scatter, or markers without a line): "
                     "draw it as a line, with plt.plot(x, 3*x + 2).")
-    if elsewhere(every, showing, ref.true_line):
+    if plots.lines_elsewhere(every, showing, ref.true_line):
         raise Wrong(f"The line y = 3x + 2 is drawn in other axes than the data points ({plots.SHOW_ENDS_A_FIGURE}): "
                     "draw the data and the lines in one plot.")
     raise Wrong("The data points are drawn, but no line on y = 3x + 2 is drawn with them.")
@@ -73,7 +68,7 @@ def test_a_separate_line_shows_the_students_own_fit(student):
                     "and your fit in one plot, so that they can be compared.")
     if any(plots.lines_on(a, fitted) for a in showing):
         raise Wrong("Only one line is drawn: draw the real line and your fitted line as two separate lines.")
-    if elsewhere(every, showing, fitted):
+    if plots.lines_elsewhere(every, showing, fitted):
         raise Wrong(f"Your fitted line is drawn in other axes than the data points ({plots.SHOW_ENDS_A_FIGURE}): "
                     "draw the data, the real line and your fit in one plot, so that they can be compared.")
     if any(plots.points_on(a, fitted) for a in with_real or showing):
