@@ -28,15 +28,15 @@ def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cac
           rubric: str) -> None:
     """Load what every grading in this worker needs, once; die with the main process.
 
-    A sandboxed worker keeps a warm sandbox (see `warm_sandbox.py`), which forks and warms up the
-    first kernel (JAX and matplotlib imported, the first compilations done) while the worker waits
-    for its first submission. Later kernels are forked as their submission arrives: the pool has it
-    queued already, so starting earlier would gain nothing, and no kernel is left unused at the end.
-    Such a kernel is not warmed up: a warm-up nothing waits for only adds the computations this
-    notebook does not need (it compiles those it uses anyway). With `spare_kernels` the worker keeps
-    two sandboxes and uses them in turn, so that the next kernel warms up while the current
-    submission runs: faster when cores are spare, for another sandbox and another kernel's memory
-    per worker.
+    A sandboxed worker keeps a warm sandbox (see `warm_sandbox.py`), which forks the first kernel
+    (JAX and matplotlib imported) while the worker does its own imports. Later kernels are forked as
+    their submission arrives: the pool has it queued already, so starting earlier would gain
+    nothing, and no kernel is left unused at the end. None of these is warmed up: each one's
+    submission is waiting for it (the first one's too, queued as the worker starts), and a warm-up
+    only adds the computations this notebook does not need (it compiles those it uses anyway).
+    With `spare_kernels` the worker keeps two sandboxes and uses them in turn, so that the next
+    kernel warms up while the current submission runs: faster when cores are spare, for another
+    sandbox and another kernel's memory per worker.
     """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: a killed grader leaves no worker behind
@@ -65,7 +65,7 @@ def start(course: str, assignment: str, limits: Limits, sandboxed: bool, jax_cac
         sandboxes=sandboxes,
         ahead=spare_kernels,
     )
-    _worker["spare"] = _worker["starter"].submit(_new_kernel, sandboxes[0], True)
+    _worker["spare"] = _worker["starter"].submit(_new_kernel, sandboxes[0], False)  # waited for at once
     Finalize(None, _close, exitpriority=10)
 
 
