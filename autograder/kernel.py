@@ -28,12 +28,12 @@ AGENT = "__import__('sys').modules['_grading_agent']"
 
 
 STDERR_KEPT = 500  # characters of a cell's stderr kept to quote in feedback
+IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply, at most
 
 
 def kept_stderr(kept: str, text: str) -> str:
     """What is kept of stderr once `text` is written after `kept`: its start, for the feedback."""
     return (kept + text)[:STDERR_KEPT]
-IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply, at most
 
 
 class Answer(NamedTuple):
