@@ -7,6 +7,7 @@ the test cells of `source/`, so nothing is restated here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import nbformat
@@ -38,9 +39,10 @@ class Assignment:
     def autograded_points(self) -> float:
         return sum(q.points for q in self.questions)
 
-    @property
-    def answer_ids(self) -> set[str]:
-        return {cell_meta(c)["grade_id"] for c in self.release.cells if cell_meta(c).get("solution")}
+    @cached_property
+    def answer_ids(self) -> frozenset[str]:
+        """The grade ids of the answer cells; asked for at every cell of every submission, so made once."""
+        return frozenset(cell_meta(c)["grade_id"] for c in self.release.cells if cell_meta(c).get("solution"))
 
     @property
     def given_code(self) -> list[str]:
