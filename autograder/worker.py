@@ -110,8 +110,8 @@ def _kernel_for_submission() -> tuple[Kernel | None, WarmSandbox | None]:
 
 
 def grade(student: str, submission_dir: str) -> Graded:
-    """Grade one submission; its time counts the wait for its kernel too (a kernel started ahead
-    was warmed up while the submission before it ran, one started now is not)."""
+    """Grade one submission; its time counts the wait for its kernel too (with `spare_kernels`, a
+    kernel warmed up while the submission before it ran; otherwise one forked for it, not warmed up)."""
     started = time.monotonic()
     kernel, used = _kernel_for_submission()
     if _worker["ahead"]:
