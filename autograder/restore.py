@@ -224,7 +224,8 @@ def grade_ids(assignment: Assignment, cells: list[NotebookNode]) -> list[str | N
 
 
 def _keep_copies_of_answers(
-    release: list[NotebookNode], release_ids: list, answer_ids: frozenset[str], cells: list[NotebookNode], ids: list, found: list
+    release: list[NotebookNode], release_ids: list, answer_ids: frozenset[str], cells: list[NotebookNode],
+    ids: list, found: list,
 ) -> None:
     """A student who copied an answer cell and went on in the copy: the answer is the last copy before
     the release's next cell (what the student's notebook ran last before going on), and the other
