@@ -288,6 +288,30 @@ def test_figures_close_as_under_the_inline_backend():
                 for points in axes.points] == [([[0.0, 2.0], [1.0, 3.0]], 0)]
 
 
+def test_the_checks_of_a_question_ask_once_for_a_cells_figures_and_again_of_a_new_kernel():
+    """What a finished cell drew was recorded when it ended: checks that each read it cost the kernel
+    one request, not one each; a new kernel, which numbers the cells it runs anew, is asked again."""
+    scatter = "import matplotlib.pyplot as plt\nplt.scatter({}, {})"
+
+    def points(figures):
+        return [p.tolist() for figure in figures for axes in figure.axes for p in axes.points]
+
+    with warm_sandbox(cell_seconds=30) as (limits, warm):
+        with Kernel(limits, None, warm=warm) as kernel:
+            drawn = kernel.execute(scatter.format([0, 1], [2, 3]))
+            student = RemoteStudent(kernel, {"scatter": drawn.execution_count}, time.monotonic() + 600)
+            asked = []
+            ask = kernel.ask
+            kernel.ask = lambda expression, timeout=None: asked.append(expression) or ask(expression, timeout)
+            assert points(student.figures("scatter")) == points(student.figures("scatter")) == [[[0.0, 2.0], [1.0, 3.0]]]
+            assert len(asked) == 1
+        with Kernel(limits, None, warm=warm) as replacing:
+            redrawn = replacing.execute(scatter.format([5, 6], [7, 8]))
+            assert redrawn.execution_count == drawn.execution_count
+            student.kernel = replacing
+            assert points(student.figures("scatter")) == [[[5.0, 7.0], [6.0, 8.0]]]
+
+
 def test_a_thread_left_printing_outlives_the_graders_calls():
     """A call's prints are swallowed by making another stream `sys.stdout` for the call; a thread
     printing meanwhile may start a print during the call and end it after, and Python 3.11's `print()`
