@@ -166,12 +166,9 @@ def main() -> None:
     ways = {"kit": [], "kit_no_pages": ["--no-pages"], "kit_spare_kernels": ["--spare-kernels"]}
     with tempfile.TemporaryDirectory() as tmp:
         courses = {}
-        for tool in ("warm_up", "kit_before", "nbgrader", *ways, *(f"{way}_memory" for way in ways)):
+        for tool in ("kit_before", "nbgrader", *ways, *(f"{way}_memory" for way in ways)):
             courses[tool] = make_course(Path(tmp) / tool)
-            if tool == "warm_up":
-                build_class(courses[tool], 1, mixed=False)
-            else:
-                students = build_class(courses[tool], args.copies, args.mixed)
+            students = build_class(courses[tool], args.copies, args.mixed)
             subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "intro_ml", "--log-level=ERROR"],
                            cwd=courses[tool], check=True, capture_output=True,
                            env=os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
@@ -185,7 +182,9 @@ def main() -> None:
         # What the kit makes once per rubric and keeps (JAX's compilations, the checks' reference values
         # and pictures) is made before any timed run: on a machine where nothing has graded yet, the
         # first run would make it, and that run alone would pay for it.
-        warm_up, _, _ = run(kit, courses.pop("warm_up"), sampled=False)
+        warm_course = make_course(Path(tmp) / "warm_up")
+        build_class(warm_course, 1, mixed=False)
+        warm_up, _, _ = run(kit, warm_course, sampled=False)
         print(f"warm-up, not timed with the rest: one copy graded by the kit in {warm_up:.1f} s, making what the "
               "kit keeps per rubric if nothing had made it yet")
         before = run_kit(kit, courses["kit_before"], students)
