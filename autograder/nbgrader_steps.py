@@ -7,7 +7,10 @@
   makes them for the isolated grader. nbgrader alone puts back the source of a locked cell the
   student edited, but not one the student deleted (a notebook without its data cell loses most of
   its points), and of an answer cell copied it keeps the last copy, even one after the test cell.
-  OverwriteCells then fills the test cells' hidden parts in from the gradebook.
+  The locked cells then take their source from the gradebook, hidden checks included, as
+  OverwriteCells would make them; it would otherwise warn for every test cell of every student
+  that its checksum "has changed", since the release's cells lack their hidden parts (nbgrader
+  #1961), and an instructor could no longer tell those warnings from any other.
 * `WriteResults`, last, on the notebook nbgrader has just executed: `results.json` beside the graded
   notebook. Each test cell's score is read the way nbgrader's SaveAutoGrades reads it
   (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is the
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
@@ -42,7 +46,17 @@ class _CourseStep(NbGraderPreprocessor):
 
 class RestoreCells(_CourseStep):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        return restore(self.assignment(resources), nb), resources
+        nb = restore(self.assignment(resources), nb)
+        where = resources["nbgrader"]
+        with Gradebook(where["db_url"]) as gradebook:
+            for cell in nb.cells:
+                if cell_meta(cell).get("locked") and cell_meta(cell).get("grade_id"):
+                    try:
+                        cell.source = gradebook.find_source_cell(
+                            cell_meta(cell)["grade_id"], where["notebook"], where["assignment"]).source
+                    except MissingEntry:  # OverwriteCells says so
+                        pass
+        return nb, resources
 
 
 class WriteResults(_CourseStep):

@@ -29,8 +29,8 @@ RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_give
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> dict[str, Path]:
-    """Grade the corpus in course copies; return each student's course directory."""
+def autograded(tmp_path_factory) -> tuple[dict[str, Path], str]:
+    """Grade the corpus in course copies: each student's course directory, and what nbgrader logged."""
     released = make_course(tmp_path_factory.mktemp("nbgrader_release") / "course")
     nbgrader(released, "generate_assignment", "intro_ml", timeout=300)
     courses = {}
@@ -49,10 +49,17 @@ def graded(tmp_path_factory) -> dict[str, Path]:
         processes.append(subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create"],
                                           cwd=course, env=jax_keeps_compilations(where / "jax_cache"),
                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    logs = []
     for process in processes:
         output, _ = process.communicate(timeout=1800)
         assert process.returncode == 0, output[-3000:]
-    return courses
+        logs.append(output)
+    return courses, "".join(logs)
+
+
+@pytest.fixture(scope="module")
+def graded(autograded) -> dict[str, Path]:
+    return autograded[0]
 
 
 def test_corpus_has_a_mistake_for_every_question():
@@ -72,6 +79,16 @@ def test_nbgrader_scores_each_question_by_the_contract(graded, submission):
         manual = gradebook.find_grade("gradient_tuple", "intro_ml", "intro_ml", submission.name)
         assert manual.max_score == 2 and (manual.needs_manual_grade or manual.score == 0)
     assert found == submission.expected(), submission.story
+
+
+def test_nbgrader_finds_nothing_to_put_back_after_the_kits_restoring(autograded):
+    """The kit's RestoreCells has put every locked cell back as the gradebook holds it, hidden checks
+    included: nbgrader's OverwriteCells warns about no cell of any submission, honest or hostile, where
+    without it every test cell with hidden checks "has changed" for every student (nbgrader #1961)."""
+    courses, log = autograded
+    assert "Converting notebook" in log and len(courses) == len(SUBMISSIONS + RESTORED)
+    changed = [line for line in log.splitlines() if "has changed!" in line or "does not exist in the database" in line]
+    assert changed == []
 
 
 @pytest.mark.parametrize("submission", SUBMISSIONS + RESTORED, ids=lambda s: s.name)
