@@ -172,7 +172,7 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                     answer_trouble[grade_id] = why
                 if grade_id in questions:
                     outcomes[grade_id] = zero_outcome(questions[grade_id], f"Not graded: {why}.")
-                if not take_over(f"{_which(cell, grade_id, assignment, questions)} stopped the kernel ({error})", index):
+                if not take_over(_stopped_in(cell, grade_id, assignment, questions, error), index):
                     cell.outputs = [_text_output(f"[grader] {problem}")]
                     break
                 cell.outputs = [_text_output(f"[grader] {why}; a new kernel ran the cells before it again, "
@@ -245,6 +245,17 @@ def _restarted(stopped: Kernel, finished: list[tuple[str | None, str]], fresh: C
 
 def _went_on(stopped: list[str]) -> str:
     return "grading went on in a new kernel after " + ", and again after ".join(stopped)
+
+
+def _stopped_in(cell: NotebookNode, grade_id: str | None, assignment: Assignment, questions: dict[str, Question],
+                error: KernelDied) -> str:
+    """How the kernel stopped, said of the cell it stopped in. A given or test cell is the assignment's
+    own code: what stopped the kernel there is the student's (a function the cell called, or what an
+    earlier cell left running), so the kernel stopped in it rather than the cell stopping it."""
+    which = _which(cell, grade_id, assignment, questions)
+    if cell_meta(cell).get("locked"):
+        return f"the kernel stopped in {which} ({error})"
+    return f"{which} stopped the kernel ({error})"
 
 
 def _which(cell: NotebookNode, grade_id: str | None, assignment: Assignment, questions: dict[str, Question]) -> str:

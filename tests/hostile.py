@@ -490,6 +490,10 @@ HOSTILE = [
              "def grad_of_loss(params, x_, y_):\n    if x_.shape != x.shape or not bool((x_ == x).all()):\n"
              "        os.kill(os.getpid(), signal.SIGKILL)\n    return _grad(params, x_, y_)"},
             {"grad_of_loss": 0, "one_epoch": 0}, says="kernel"),
+    Hostile("kills_its_kernel_when_called", "grad_of_loss kills its kernel whenever it is called",
+            {"grad_of_loss": "import os, signal\ndef grad_of_loss(params, x, y):\n    os.kill(os.getpid(), signal.SIGKILL)"},
+            {"grad_of_loss": 0, "one_epoch": 0, "training_loop": 0, "loss_landscape": 0},
+            says="the kernel stopped while running this cell"),
     Hostile("breaks_its_kernels_messages", "patches json so that its kernel can send no message",
             {"x2_25": "import json\n_real = json.dumps\njson.JSONEncoder.encode = lambda self, o: _real(0)\n"
              "beta_25 = (3.0, 4.0)"}, {"x2_25": 0}),

@@ -156,6 +156,12 @@ def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote_as_nbgrader_grade
     ("kills_its_kernel_in_every_cell", "and again after your answer cell of grad_of_loss stopped the kernel "
                                        "(the kernel died while running the cell); then your answer cell of one_epoch",
      {"x2_25", "grad_of_loss"}),
+    # the test and given cells are the assignment's: the kernel stopped in them, for what they called
+    ("kills_its_kernel_when_called", "grading went on in a new kernel after the kernel stopped in the test cell of "
+                                     "grad_of_loss (the kernel died while running the cell), and again after the "
+                                     "kernel stopped in the test cell of one_epoch (the kernel died while running "
+                                     "the cell); then the kernel stopped in the given cell `beta = jnp.array([1.0, 1.0])`",
+     {"grad_of_loss_test", "one_epoch_test"}),
 ])
 def test_a_stopped_kernel_is_named_with_the_cell_that_stopped_it_and_the_run_goes_on(graded_class, name, said, skipped):
     """The results name the cell; the graded notebook shows it, unnumbered, as the one a new kernel went on without."""
