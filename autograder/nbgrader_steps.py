@@ -50,10 +50,10 @@ class RestoreCells(_CourseStep):
         where = resources["nbgrader"]
         with Gradebook(where["db_url"]) as gradebook:
             for cell in nb.cells:
-                if cell_meta(cell).get("locked") and cell_meta(cell).get("grade_id"):
+                grade_id = cell_meta(cell).get("grade_id")
+                if grade_id and cell_meta(cell).get("locked"):
                     try:
-                        cell.source = gradebook.find_source_cell(
-                            cell_meta(cell)["grade_id"], where["notebook"], where["assignment"]).source
+                        cell.source = gradebook.find_source_cell(grade_id, where["notebook"], where["assignment"]).source
                     except MissingEntry:  # OverwriteCells says so
                         pass
         return nb, resources
