@@ -191,9 +191,8 @@ def _run(assignment: Assignment, student: str, notebook: NotebookNode, kernel: K
                     answer_trouble[grade_id] = ran.error
             if grade_id in questions:
                 outcome = _check(questions[grade_id], ran, student_view)
-                trouble = answer_trouble.get(questions[grade_id].grade_id)
-                if trouble and outcome.score < outcome.max_score:
-                    outcome.output += with_note(f"your answer cell did not finish: {trouble.rstrip('.')}.")
+                if outcome.score < outcome.max_score:
+                    outcome.output += unfinished_note(answer_trouble.get(questions[grade_id].grade_id))
                 outcome.output += with_note(notes.get(questions[grade_id].grade_id))
                 outcomes[grade_id] = outcome
                 cell.outputs.append(_text_output(outcome.output))
@@ -314,6 +313,13 @@ def with_note(note: str | None) -> str:
     """A grader's note (a restore note, `restore.notes_in`, or how the answer cell ended) as a line at
     the end of a test's feedback, where the feedback pages and the class report find it; or nothing."""
     return f"\n  Note: {note}" if note else ""
+
+
+def unfinished_note(trouble: str | None) -> str:
+    """The note of a question that lost points whose answer cell did not finish (`trouble` says how),
+    as `with_note` makes it: often the reason, as a missing package or an error before the answer's
+    last line leaves the names the checks look for undefined."""
+    return with_note(f"your answer cell did not finish: {trouble.rstrip('.')}.") if trouble else ""
 
 
 def _text_output(text: str) -> dict:

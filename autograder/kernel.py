@@ -31,6 +31,14 @@ STDERR_KEPT = 500  # characters of a cell's stderr kept to quote in feedback
 IDLE_SECONDS = 5  # how long an answered request's idle status may take to follow its reply, at most
 
 
+def error_line(error: dict) -> str:
+    """How a cell's error reads in feedback: "NameError: name 'x' is not defined", or the exception's
+    name alone when it has no message (the stub's bare `raise NotImplementedError()`)."""
+    name = str(error.get("ename") or "Error")[:200]
+    value = str(error.get("evalue") or "")[:500]
+    return f"{name}: {value}" if value else name
+
+
 def kept_stderr(kept: str, text: str) -> str:
     """What is kept of stderr once `text` is written after `kept`: its start, for the feedback."""
     return (kept + text)[:STDERR_KEPT]
@@ -285,7 +293,7 @@ class Kernel:
                 kept = self._keep(result, kept, output)
             elif kind == "error":
                 result.status = "error"
-                result.error = f"{content.get('ename', 'Error')}: {str(content.get('evalue', ''))[:500]}"
+                result.error = error_line(content)
                 kept = self._keep(result, kept, {"output_type": "error", "ename": str(content.get("ename", ""))[:200],
                                                  "evalue": str(content.get("evalue", ""))[:2000],
                                                  "traceback": [str(t)[:2000] for t in content.get("traceback", [])[:50]]})

@@ -14,7 +14,8 @@
 * `WriteResults`, last, on the notebook nbgrader has just executed: `results.json` beside the graded
   notebook. Each test cell's score is read the way nbgrader's SaveAutoGrades reads it
   (`determine_grade`: the cell's value, or zero after an error or any stderr), its feedback is the
-  report the hidden checks printed, and the file goes to nbgrader's own writer through
+  report the hidden checks printed, with the isolated grader's notes (how an answer cell that did
+  not finish ended, how an answer was found), and the file goes to nbgrader's own writer through
   `resources["outputs"]`. A submission nbgrader fails to grade is removed by nbgrader, file and all.
 """
 
@@ -30,7 +31,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.assignment import Assignment, Question, cell_meta
-from autograder.engine import Graded, TestOutcome, with_note, wrote_to_stderr, zero_outcome
+from autograder.engine import Graded, TestOutcome, unfinished_note, with_note, wrote_to_stderr, zero_outcome
+from autograder.kernel import error_line
 from autograder.record import RESULTS, results_json
 from autograder.restore import notes_in, restore
 
@@ -65,6 +67,8 @@ class WriteResults(_CourseStep):
         questions, notes = self.assignment(resources).questions, notes_in(nb)
         tests = [outcome(question, cells.get(question.test_id)) for question in questions]
         for test, question in zip(tests, questions):
+            if test.score < test.max_score:
+                test.output += unfinished_note(answer_error(cells.get(question.grade_id)))
             test.output += with_note(notes.get(question.grade_id))
         graded = Graded(resources["nbgrader"]["student"], tests, notebook=None)
         results = results_json(graded, digest=None, grader="nbgrader autograde")
@@ -81,12 +85,18 @@ def outcome(question: Question, cell: NotebookNode | None) -> TestOutcome:
         if output.output_type == "execute_result":
             break
         if output.output_type == "error":
-            why = f"{output.get('ename', 'Error')}: {str(output.get('evalue', ''))[:500]}"
-            return zero_outcome(question, f"A public check of this cell failed: {why}")
+            return zero_outcome(question, f"A public check of this cell failed: {error_line(output)}")
         if output.output_type == "stream" and output.name == "stderr":
             return zero_outcome(question, wrote_to_stderr(output.get("text", "")))
     printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
     return TestOutcome(question.test_id, float(score or 0.0), question.points, hidden_report(question, printed))
+
+
+def answer_error(cell: NotebookNode | None) -> str | None:
+    """How the student's answer cell ended if with an error. Its last error output: after a time-out
+    nbgrader adds its own, `CellTimeoutError`, to the interrupted cell's `KeyboardInterrupt`."""
+    errors = [output for output in cell.outputs if output.output_type == "error"] if cell is not None else []
+    return error_line(errors[-1]) if errors else None
 
 
 def hidden_report(question: Question, printed: str) -> str:

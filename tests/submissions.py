@@ -1133,6 +1133,21 @@ ax.set_ylabel('y')
         },
     ),
     Submission(
+        "trains_with_tqdm",
+        "wraps the training loop in tqdm's progress bar, which the course environment does not have",
+        {
+            "training_loop": """
+from tqdm import tqdm
+beta = jnp.array([1.0, 1.0])
+beta_history = [beta]
+for i in tqdm(range(50)):
+    beta = one_epoch(beta, x, y, i)
+    beta_history.append(beta)
+"""
+        },
+        {"training_loop": 0},
+    ),
+    Submission(
         "untouched_release",
         "submits the release notebook without answering anything",
         lost={grade_id: 0 for grade_id in EXPECTED_FULL},
@@ -1147,4 +1162,14 @@ BY_NAME = {submission.name: submission for submission in SUBMISSIONS}
 STDERR_WRITERS = [
     ("logs_its_progress", "one_epoch", 3, "'INFO:root:Step 0, loss "),  # in the public check's call
     ("logs_its_fit", "least_squares", 3, "'fitted beta_0 = "),  # in the hidden checks' calls only
+]
+
+# Submissions with an answer cell that ended in an error: (name, grade id, how the cell ended, as the
+# last line of the question's feedback quotes it; None where the question lost nothing, and says nothing).
+UNFINISHED_ANSWERS = [
+    ("trains_with_tqdm", "training_loop", "ModuleNotFoundError: No module named 'tqdm'"),
+    ("one_epoch_returns_nothing", "training_loop", "AttributeError: 'NoneType' object has no attribute 'copy'"),
+    ("syntax_error_in_plot", "plot_data", "SyntaxError: '(' was never closed"),
+    ("untouched_release", "loss_landscape", "NotImplementedError."),  # the stub's error has no message
+    ("stub_left_under_answer", "grad_of_loss", None),
 ]

@@ -29,7 +29,7 @@ from autograder.sandbox import Limits
 from conftest import COURSE, jax_keeps_compilations, make_course, nbgrader
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
-from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, Submission, model_answers, write
+from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS, Submission, model_answers, write
 
 LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
 CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
@@ -135,6 +135,19 @@ def test_feedback_says_what_went_wrong(graded_class, hostile):
     course, _ = graded_class
     outputs = [t["output"] for t in results(course, hostile.name)["tests"] if t["score"] < t["max_score"]]
     assert outputs and hostile.says in outputs[0]
+
+
+@pytest.mark.parametrize(("name", "grade_id", "how"), UNFINISHED_ANSWERS)
+def test_a_question_whose_answer_cell_did_not_finish_ends_its_feedback_with_how(graded_class, name, grade_id, how):
+    """Often the reason it lost points: an import of a package the course lacks, or an error before the
+    answer's last line, leaves undefined the names its checks read."""
+    course, _ = graded_class
+    output = {t["name"]: t["output"] for t in results(course, name)["tests"]}[f"{grade_id}_test"]
+    last = output.splitlines()[-1]
+    if how is None:
+        assert "did not finish" not in output
+    else:
+        assert last.startswith(f"  Note: your answer cell did not finish: {how}") and last.endswith(".")
 
 
 @pytest.mark.parametrize(("name", "grade_id", "points", "quoted"), STDERR_WRITERS)

@@ -18,7 +18,7 @@ from nbgrader.api import Gradebook
 
 from conftest import jax_keeps_compilations, make_course, nbgrader
 from hostile import HOSTILE, notes_missing
-from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, write
+from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS, write
 
 SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine, each with its JAX cache
 # Hostile notebooks that only rearrange cells: nbgrader must grade them as the isolated grader does
@@ -122,6 +122,19 @@ def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, wor
     path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
     output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
     assert output.startswith(f"{grade_id}: 0 / ") and f"A public check of this cell failed: AssertionError: {words}" in output
+
+
+@pytest.mark.parametrize(("name", "grade_id", "how"), UNFINISHED_ANSWERS)
+def test_a_question_whose_answer_cell_did_not_finish_ends_its_feedback_with_how(graded, name, grade_id, how):
+    """Often the reason it lost points: an import of a package the course lacks, or an error before the
+    answer's last line, leaves undefined the names its checks read."""
+    path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
+    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
+    last = output.splitlines()[-1]
+    if how is None:
+        assert "did not finish" not in output
+    else:
+        assert last.startswith(f"  Note: your answer cell did not finish: {how}") and last.endswith(".")
 
 
 @pytest.mark.parametrize(("name", "grade_id", "points", "quoted"), STDERR_WRITERS)
