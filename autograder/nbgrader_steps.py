@@ -93,10 +93,15 @@ def outcome(question: Question, cell: NotebookNode | None) -> TestOutcome:
 
 
 def answer_error(cell: NotebookNode | None) -> str | None:
-    """How the student's answer cell ended if with an error. Its last error output: after a time-out
-    nbgrader adds its own, `CellTimeoutError`, to the interrupted cell's `KeyboardInterrupt`."""
+    """How the student's answer cell ended if with an error: its last error output, since after a
+    time-out nbgrader adds its own, `CellTimeoutError` (no message), to the interrupted cell's
+    `KeyboardInterrupt`; that one is said in words, as the isolated grader says it."""
     errors = [output for output in cell.outputs if output.output_type == "error"] if cell is not None else []
-    return error_line(errors[-1]) if errors else None
+    if not errors:
+        return None
+    if errors[-1].get("ename") == "CellTimeoutError":
+        return "the cell ran past its time limit and was stopped"
+    return error_line(errors[-1])
 
 
 def hidden_report(question: Question, printed: str) -> str:

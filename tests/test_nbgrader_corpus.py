@@ -17,6 +17,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import jax_keeps_compilations, make_course, nbgrader
+from hostile import BY_NAME as HOSTILE_BY_NAME
 from hostile import HOSTILE, notes_missing
 from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS, write
 
@@ -135,6 +136,22 @@ def test_a_question_whose_answer_cell_did_not_finish_ends_its_feedback_with_how(
         assert "did not finish" not in output
     else:
         assert last.startswith(f"  Note: your answer cell did not finish: {how}") and last.endswith(".")
+
+
+def test_an_answer_cell_stopped_at_the_time_limit_is_said_in_words(tmp_path):
+    """nbgrader records a cell stopped at its `Execute.timeout` as a `CellTimeoutError` without a
+    message; the note of the question says what happened, as the isolated grader says it."""
+    course = make_course(tmp_path / "course")
+    nbgrader(course, "generate_assignment", "intro_ml", timeout=300)
+    hangs = HOSTILE_BY_NAME["infinite_loop_in_cell"]  # in the answer cell of plot_data
+    folder = course / "submitted" / hangs.name / "intro_ml"
+    folder.mkdir(parents=True)
+    (folder / "intro_ml.ipynb").write_bytes(hangs.content())
+    nbgrader(course, "autograde", "intro_ml", "--create", "--Execute.timeout=10", timeout=600)
+    results = json.loads((course / "autograded" / hangs.name / "intro_ml" / "results.json").read_text())
+    output = {test["name"]: test["output"] for test in results["tests"]}["plot_data_test"]
+    assert output.startswith("plot_data: 0 / 2 points\n")
+    assert output.splitlines()[-1] == "  Note: your answer cell did not finish: the cell ran past its time limit and was stopped."
 
 
 @pytest.mark.parametrize(("name", "grade_id", "points", "quoted"), STDERR_WRITERS)
