@@ -26,31 +26,18 @@ from nbgrader.api import Gradebook
 
 from autograder import course_lock, pending, sandbox
 from autograder.sandbox import Limits
-from conftest import COURSE, jax_keeps_compilations, make_course, nbgrader
+from conftest import COURSE, LIMITS, UNDECODABLE_STUDENT, grade, jax_keeps_compilations, make_course, nbgrader, submit
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS, Submission, model_answers, write
 
-LIMITS = ["--cell-timeout", "5", "--timeout", "180"]
 CLASS = {s.name: s for s in SUBMISSIONS} | {h.name: h for h in HOSTILE}
-UNDECODABLE_STUDENT = b"student \xff"  # a folder in submitted/ whose name no gradebook can store
-
-
-def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, *args], cwd=course,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def graders_dirs() -> list[tuple[Path, str, str]]:
     """The kernels' sockets' directories, inboxes and cgroups there are, each with its kind and the pid
     of the grader process that made it."""
     return [(path, *path.name.split("-")[1:3]) for path in sandbox.graders_dirs()]
-
-
-def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipynb") -> None:
-    folder = course / "submitted" / name / "intro_ml"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / os.fsdecode(file)).write_bytes(content)
 
 
 def models_submitted(tmp_path: Path, names: list[str]) -> Path:
@@ -65,19 +52,6 @@ def start_grading(course: Path, *args: str, stderr=subprocess.PIPE) -> subproces
     """`grade` running in a session of its own, its output read as it comes."""
     return subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, *args], cwd=course,
                             stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
-
-
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    course = make_course(tmp_path_factory.mktemp("isolated"))
-    for submission in SUBMISSIONS:
-        write(submission, course / "submitted" / submission.name / "intro_ml")
-    for hostile in HOSTILE:
-        submit(course, hostile.name, hostile.content(), hostile.file)
-    write(HONEST_BY_NAME["model"], course / "submitted" / os.fsdecode(UNDECODABLE_STUDENT) / "intro_ml")
-    run = grade(course, "--workers", "2")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return course, run
 
 
 def results(course: Path, name: str) -> dict:

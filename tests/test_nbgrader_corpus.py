@@ -1,66 +1,23 @@
 """The corpus graded end to end by plain `nbgrader autograde`: every question scores as the contract says.
 
 Also the hostile notebooks that only rearrange cells: nbgrader, with the kit's `RestoreCells` step,
-restores them as the isolated grader does and gives the same scores.
+restores them as the isolated grader does and gives the same scores. For each notebook of both
+corpora (`conftest.py` grades each once per session), nbgrader leaves the `results.json` the
+isolated grader leaves, word for word.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import jax_keeps_compilations, make_course, nbgrader
+from conftest import RESTORED, make_course, nbgrader
 from hostile import BY_NAME as HOSTILE_BY_NAME
-from hostile import HOSTILE, notes_missing
-from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS, write
-
-SHARDS = 2  # two nbgrader processes side by side, one per core of the CI machine, each with its JAX cache
-# Hostile notebooks that only rearrange cells: nbgrader must grade them as the isolated grader does
-RESTORED = [h for h in HOSTILE if h.name in {"edits_locked_cells", "deletes_given_and_test_cells",
-                                             "deletes_an_answer_cell", "scratch_cells", "fake_test_cells",
-                                             "foreign_kernelspec", "copied_cell_ids", "metadata_lost",
-                                             "metadata_lost_around_own_cells", "copied_answer_cells"}]
-
-
-@pytest.fixture(scope="module")
-def autograded(tmp_path_factory) -> tuple[dict[str, Path], str]:
-    """Grade the corpus in course copies: each student's course directory, and what nbgrader logged."""
-    released = make_course(tmp_path_factory.mktemp("nbgrader_release") / "course")
-    nbgrader(released, "generate_assignment", "intro_ml", timeout=300)
-    courses = {}
-    processes = []
-    for shard in range(SHARDS):
-        where = tmp_path_factory.mktemp(f"nbgrader_shard{shard}")
-        course = shutil.copytree(released, where / "course")  # the same release and gradebook
-        for submission in SUBMISSIONS[shard::SHARDS]:
-            write(submission, course / "submitted" / submission.name / "intro_ml")
-            courses[submission.name] = course
-        for hostile in RESTORED[shard::SHARDS]:
-            folder = course / "submitted" / hostile.name / "intro_ml"
-            folder.mkdir(parents=True)
-            (folder / "intro_ml.ipynb").write_bytes(hostile.content())
-            courses[hostile.name] = course
-        processes.append(subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", "intro_ml", "--create"],
-                                          cwd=course, env=jax_keeps_compilations(where / "jax_cache"),
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    logs = []
-    for process in processes:
-        output, _ = process.communicate(timeout=1800)
-        assert process.returncode == 0, output[-3000:]
-        logs.append(output)
-    return courses, "".join(logs)
-
-
-@pytest.fixture(scope="module")
-def graded(autograded) -> dict[str, Path]:
-    return autograded[0]
+from hostile import notes_missing
+from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS
 
 
 def test_corpus_has_a_mistake_for_every_question():
@@ -81,6 +38,19 @@ def test_nbgrader_scores_each_question_by_the_contract(graded, submission):
         assert manual.max_score == 2 and (manual.needs_manual_grade or manual.score == 0)
     assert found == submission.expected(), submission.story
 
+
+
+@pytest.mark.parametrize("submission", SUBMISSIONS + RESTORED, ids=lambda s: s.name)
+def test_nbgrader_and_the_isolated_grader_leave_the_same_results_word_for_word(graded, graded_class, submission):
+    """The contract's "the same checks decide the score whichever way the notebook is graded", and more:
+    every test's score, status and feedback, the grader's notes included, and the problem if any."""
+    isolated, _ = graded_class
+
+    def results(course):
+        found = json.loads((course / "autograded" / submission.name / "intro_ml" / "results.json").read_text())
+        return found["score"], found["tests"], found["extra_data"]["problem"]
+
+    assert results(graded[submission.name]) == results(isolated)
 
 def test_nbgrader_finds_nothing_to_put_back_after_the_kits_restoring(autograded):
     """The kit's RestoreCells has put every locked cell back as the gradebook holds it, hidden checks
