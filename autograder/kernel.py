@@ -39,6 +39,11 @@ def error_line(error: dict) -> str:
     return f"{name}: {value}" if value else name
 
 
+def ran_too_long(seconds: float) -> str:
+    """How a cell stopped at its time limit is said, by either grader."""
+    return f"the cell ran for more than {seconds:g} s and was stopped"
+
+
 def kept_stderr(kept: str, text: str) -> str:
     """What is kept of stderr once `text` is written after `kept`: its start, for the feedback."""
     return (kept + text)[:STDERR_KEPT]
@@ -269,7 +274,7 @@ class Kernel:
             msg = self._reply_to(msg_id, self._client.get_iopub_msg, deadline, "the kernel died while running the cell")
             if msg is None:
                 result.status = "timeout"
-                result.error = f"the cell ran for more than {timeout:g} s and was stopped"
+                result.error = ran_too_long(timeout)
                 if not self.interrupt():
                     self.close_quietly()
                     raise KernelDied(result.error + "; the kernel did not respond to the interrupt")

@@ -27,12 +27,12 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.assignment import Assignment, Question, cell_meta
 from autograder.engine import Graded, TestOutcome, unfinished_note, with_note, wrote_to_stderr, zero_outcome
-from autograder.kernel import error_line
+from autograder.kernel import error_line, ran_too_long
 from autograder.record import RESULTS, results_json
 from autograder.restore import notes_in, restore
 
@@ -65,10 +65,11 @@ class WriteResults(_CourseStep):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         cells = {cell_meta(cell).get("grade_id"): cell for cell in nb.cells if cell.cell_type == "code"}
         questions, notes = self.assignment(resources).questions, notes_in(nb)
+        cell_timeout = Execute(config=self.config).timeout  # the limit nbgrader's Execute step ran cells under
         tests = [outcome(question, cells.get(question.test_id)) for question in questions]
         for test, question in zip(tests, questions):
             if test.score < test.max_score:
-                test.output += unfinished_note(answer_error(cells.get(question.grade_id)))
+                test.output += unfinished_note(answer_error(cells.get(question.grade_id), cell_timeout))
             test.output += with_note(notes.get(question.grade_id))
         graded = Graded(resources["nbgrader"]["student"], tests, notebook=None)
         results = results_json(graded, digest=None, grader="nbgrader autograde")
@@ -92,15 +93,15 @@ def outcome(question: Question, cell: NotebookNode | None) -> TestOutcome:
     return TestOutcome(question.test_id, float(score or 0.0), question.points, hidden_report(question, printed))
 
 
-def answer_error(cell: NotebookNode | None) -> str | None:
+def answer_error(cell: NotebookNode | None, cell_timeout: float | None) -> str | None:
     """How the student's answer cell ended if with an error: its last error output, since after a
     time-out nbgrader adds its own, `CellTimeoutError` (no message), to the interrupted cell's
     `KeyboardInterrupt`; that one is said in words, as the isolated grader says it."""
     errors = [output for output in cell.outputs if output.output_type == "error"] if cell is not None else []
     if not errors:
         return None
-    if errors[-1].get("ename") == "CellTimeoutError":
-        return "the cell ran past its time limit and was stopped"
+    if errors[-1].get("ename") == "CellTimeoutError" and cell_timeout:
+        return ran_too_long(cell_timeout)
     return error_line(errors[-1])
 
 

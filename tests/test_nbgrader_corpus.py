@@ -121,7 +121,7 @@ def test_an_answer_cell_stopped_at_the_time_limit_is_said_in_words(tmp_path):
     results = json.loads((course / "autograded" / hangs.name / "intro_ml" / "results.json").read_text())
     output = {test["name"]: test["output"] for test in results["tests"]}["plot_data_test"]
     assert output.startswith("plot_data: 0 / 2 points\n")
-    assert output.splitlines()[-1] == "  Note: your answer cell did not finish: the cell ran past its time limit and was stopped."
+    assert output.splitlines()[-1] == "  Note: your answer cell did not finish: the cell ran for more than 10 s and was stopped."
 
 
 @pytest.mark.parametrize(("name", "grade_id", "points", "quoted"), STDERR_WRITERS)
