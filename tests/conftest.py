@@ -3,6 +3,7 @@ the corpus graded in them each way, once per session."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -74,6 +75,11 @@ def course(tmp_path: Path) -> Path:
 def grade(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, *args], cwd=course,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def results(course: Path, name: str) -> dict:
+    """The results.json either grader left for `name` in `course`."""
+    return json.loads((course / "autograded" / name / "intro_ml" / "results.json").read_text())
 
 
 def submit(course: Path, name: str, content: bytes, file: bytes = b"intro_ml.ipynb") -> None:

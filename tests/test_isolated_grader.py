@@ -26,7 +26,8 @@ from nbgrader.api import Gradebook
 
 from autograder import course_lock, pending, sandbox
 from autograder.sandbox import Limits
-from conftest import COURSE, LIMITS, UNDECODABLE_STUDENT, grade, jax_keeps_compilations, make_course, nbgrader, submit
+from conftest import (COURSE, LIMITS, UNDECODABLE_STUDENT, grade, jax_keeps_compilations, make_course, nbgrader,
+                      results, submit)
 from hostile import FILLS_ITS_SOCKETS_DIRECTORY, HOGS_MEMORY_IN_MANY_PROCESSES, HOSTILE, LINGERING, SECRETS, notes_missing
 from submissions import BY_NAME as HONEST_BY_NAME
 from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS, Submission, model_answers, write
@@ -52,10 +53,6 @@ def start_grading(course: Path, *args: str, stderr=subprocess.PIPE) -> subproces
     """`grade` running in a session of its own, its output read as it comes."""
     return subprocess.Popen([sys.executable, "-m", "autograder", "grade", "intro_ml", *LIMITS, *args], cwd=course,
                             stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True)
-
-
-def results(course: Path, name: str) -> dict:
-    return json.loads((course / "autograded" / name / "intro_ml" / "results.json").read_text())
 
 
 @pytest.mark.parametrize("name", list(CLASS))

@@ -8,13 +8,11 @@ isolated grader leaves, word for word.
 
 from __future__ import annotations
 
-import json
-
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import RESTORED, make_course, nbgrader
+from conftest import RESTORED, make_course, nbgrader, results, submit
 from hostile import BY_NAME as HOSTILE_BY_NAME
 from hostile import notes_missing
 from submissions import EXPECTED_FULL, STDERR_WRITERS, SUBMISSIONS, UNFINISHED_ANSWERS
@@ -46,11 +44,10 @@ def test_nbgrader_and_the_isolated_grader_leave_the_same_results_word_for_word(g
     every test's score, status and feedback, the grader's notes included, and the problem if any."""
     isolated, _ = graded_class
 
-    def results(course):
-        found = json.loads((course / "autograded" / submission.name / "intro_ml" / "results.json").read_text())
+    def compared(found):
         return found["score"], found["tests"], found["extra_data"]["problem"]
 
-    assert results(graded[submission.name]) == results(isolated)
+    assert compared(results(graded[submission.name], submission.name)) == compared(results(isolated, submission.name))
 
 def test_nbgrader_finds_nothing_to_put_back_after_the_kits_restoring(autograded):
     """The kit's RestoreCells has put every locked cell back as the gradebook holds it, hidden checks
@@ -65,17 +62,16 @@ def test_nbgrader_finds_nothing_to_put_back_after_the_kits_restoring(autograded)
 @pytest.mark.parametrize("submission", SUBMISSIONS + RESTORED, ids=lambda s: s.name)
 def test_nbgrader_writes_results_json_as_the_contract_says(graded, submission):
     """Plain nbgrader leaves the same results.json as the isolated grader: a test per test cell, in order."""
-    path = graded[submission.name] / "autograded" / submission.name / "intro_ml" / "results.json"
-    results = json.loads(path.read_text())
+    found = results(graded[submission.name], submission.name)
     expected = submission.expected()
-    assert [test["name"] for test in results["tests"]] == [f"{grade_id}_test" for grade_id in EXPECTED_FULL]
-    assert results["score"] == sum(expected.values())
-    for test, (grade_id, score) in zip(results["tests"], expected.items()):
+    assert [test["name"] for test in found["tests"]] == [f"{grade_id}_test" for grade_id in EXPECTED_FULL]
+    assert found["score"] == sum(expected.values())
+    for test, (grade_id, score) in zip(found["tests"], expected.items()):
         assert (test["score"], test["max_score"]) == (score, EXPECTED_FULL[grade_id]), submission.story
         assert test["status"] == ("passed" if score == EXPECTED_FULL[grade_id] else "failed")
         assert test["output"].startswith(f"{grade_id}: {score:g} / {EXPECTED_FULL[grade_id]:g} points\n")
     # the kit's grader does not take nbgrader's file for its own: it grades the submission again
-    assert results["extra_data"]["submission_sha256"] is None
+    assert found["extra_data"]["submission_sha256"] is None
 
 
 @pytest.mark.parametrize(
@@ -90,8 +86,7 @@ def test_nbgrader_writes_results_json_as_the_contract_says(graded, submission):
     ],
 )
 def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, words):
-    path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
-    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
+    output = {test["name"]: test["output"] for test in results(graded[name], name)["tests"]}[f"{grade_id}_test"]
     assert output.startswith(f"{grade_id}: 0 / ") and f"A public check of this cell failed: AssertionError: {words}" in output
 
 
@@ -99,8 +94,7 @@ def test_a_failed_public_check_gives_its_own_message(graded, name, grade_id, wor
 def test_a_question_whose_answer_cell_did_not_finish_ends_its_feedback_with_how(graded, name, grade_id, how):
     """Often the reason it lost points: an import of a package the course lacks, or an error before the
     answer's last line, leaves undefined the names its checks read."""
-    path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
-    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
+    output = {test["name"]: test["output"] for test in results(graded[name], name)["tests"]}[f"{grade_id}_test"]
     last = output.splitlines()[-1]
     if how is None:
         assert "did not finish" not in output
@@ -114,12 +108,9 @@ def test_an_answer_cell_stopped_at_the_time_limit_is_said_in_words(tmp_path):
     course = make_course(tmp_path / "course")
     nbgrader(course, "generate_assignment", "intro_ml", timeout=300)
     hangs = HOSTILE_BY_NAME["infinite_loop_in_cell"]  # in the answer cell of plot_data
-    folder = course / "submitted" / hangs.name / "intro_ml"
-    folder.mkdir(parents=True)
-    (folder / "intro_ml.ipynb").write_bytes(hangs.content())
+    submit(course, hangs.name, hangs.content())
     nbgrader(course, "autograde", "intro_ml", "--create", "--Execute.timeout=10", timeout=600)
-    results = json.loads((course / "autograded" / hangs.name / "intro_ml" / "results.json").read_text())
-    output = {test["name"]: test["output"] for test in results["tests"]}["plot_data_test"]
+    output = {test["name"]: test["output"] for test in results(course, hangs.name)["tests"]}["plot_data_test"]
     assert output.startswith("plot_data: 0 / 2 points\n")
     assert output.splitlines()[-1] == "  Note: your answer cell did not finish: the cell ran for more than 10 s and was stopped."
 
@@ -128,8 +119,7 @@ def test_an_answer_cell_stopped_at_the_time_limit_is_said_in_words(tmp_path):
 def test_a_test_cell_that_wrote_to_stderr_quotes_what_it_wrote(graded, name, grade_id, points, quoted):
     """nbgrader fails a test cell that writes to stderr, in its public checks or, through a stream the
     student's code kept, in its hidden ones: the feedback says so and shows the first line."""
-    path = graded[name] / "autograded" / name / "intro_ml" / "results.json"
-    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}[f"{grade_id}_test"]
+    output = {test["name"]: test["output"] for test in results(graded[name], name)["tests"]}[f"{grade_id}_test"]
     assert output.startswith(f"{grade_id}: 0 / {points} points\n")
     assert f"your code wrote to stderr ({quoted}" in output and "Print progress with print()" in output
 
@@ -142,8 +132,7 @@ def test_an_answer_not_found_as_released_says_how_it_was_graded(graded, hostile)
 
 def test_results_json_of_nbgrader_leaves_out_what_the_student_code_printed(graded):
     """one_epoch prints a line per call, also in its test cell's public check: the feedback is the report."""
-    path = graded["model"] / "autograded" / "model" / "intro_ml" / "results.json"
-    output = {test["name"]: test["output"] for test in json.loads(path.read_text())["tests"]}["one_epoch_test"]
+    output = {test["name"]: test["output"] for test in results(graded["model"], "model")["tests"]}["one_epoch_test"]
     assert "Step 0, loss" in feedback(graded, "model", "one_epoch")
     assert output.startswith("one_epoch: 3 / 3 points") and "Step" not in output
 
